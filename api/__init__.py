@@ -1,0 +1,1 @@
+"""SkinKB: a cited knowledge base about scalp microneedling for hair loss."""

@@ -1,0 +1,455 @@
+"""Read queries several routes share: published lookups, keyset pages, lineage, listed terms.
+
+Public reads see only published rows; every query here filters on that in one place.
+"""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from api.deps import PageParams
+from api.errors import InvalidParameter, NotFound
+from api.store import KINDS, LinkKind, read_citations
+from models import (
+    Citation,
+    Expert,
+    Ingredient,
+    IngredientSideEffect,
+    NeedleLength,
+    Procedure,
+    Quote,
+    QuoteProcedure,
+    SideEffect,
+    Source,
+    Status,
+    Step,
+)
+
+KIND = {k.name: k for k in KINDS}
+PUBLISHED = Status.published.value
+
+
+def published(table: Any) -> ColumnElement[bool]:
+    return table.status == PUBLISHED  # type: ignore[no-any-return]
+
+
+def get_published(session: Session, table: Any, slug: str, noun: str) -> Any:
+    """The published row with this slug, or 404."""
+    row = session.scalars(select(table).where(table.slug == slug, published(table))).first()
+    if row is None:
+        raise NotFound(f"No {noun} with slug {slug!r}.")
+    return row
+
+
+def filter_id(session: Session, table: Any, slug: str, parameter: str) -> int:
+    """The id a filter parameter names by slug; 422 naming the parameter if none is published."""
+    found = session.scalar(select(table.id).where(table.slug == slug, published(table)))
+    if found is None:
+        raise InvalidParameter(parameter, f"{parameter}={slug!r} names nothing published.")
+    return int(found)
+
+
+def page_of(
+    session: Session, stmt: Select[Any], key: Any, page: PageParams
+) -> tuple[list[Any], int, str | None]:
+    """One keyset page of `stmt` ordered by `key` (a unique column), its total, and the next URL."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if page.after is not None:
+        stmt = stmt.where(key > page.after)
+    rows = list(session.execute(stmt.order_by(key).limit(page.limit + 1)).all())
+    next_url = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        next_url = page.next_url(rows[-1]._mapping[key.key])
+    return rows, total, next_url
+
+
+def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
+    """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
+    chain = (
+        select(Procedure.id, Procedure.slug, Procedure.parent_id, literal(0).label("depth"))
+        .where(Procedure.slug == slug, published(Procedure))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(Procedure.id, Procedure.slug, Procedure.parent_id, chain.c.depth + 1)
+        .join(chain, Procedure.id == chain.c.parent_id)
+        .where(published(Procedure))
+    )
+    rows = session.execute(select(chain.c.id, chain.c.slug).order_by(chain.c.depth)).all()
+    if not rows:
+        raise NotFound(f"No procedure with slug {slug!r}.")
+    return [(r.id, r.slug) for r in rows]
+
+
+def procedure_ids(session: Session, slug: str, inherited: bool) -> tuple[list[int], dict[int, str]]:
+    """Ids a relation query covers (the procedure, and its ancestors unless `inherited` is off)."""
+    chain = lineage(session, slug)
+    if not inherited:
+        chain = chain[:1]
+    return [id_ for id_, _ in chain], dict(chain)
+
+
+def filter_procedure_ids(
+    session: Session, slug: str, inherited: bool, parameter: str = "procedure"
+) -> tuple[list[int], dict[int, str]]:
+    """As `procedure_ids`, for a filter parameter: an unknown slug is a 422 naming it."""
+    try:
+        return procedure_ids(session, slug, inherited)
+    except NotFound:
+        raise InvalidParameter(
+            parameter, f"{parameter}={slug!r} names nothing published."
+        ) from None
+
+
+def _term_columns(kind_name: str) -> list[Any]:
+    kind = KIND[kind_name]
+    return [getattr(kind.table, c) for c in kind.columns if c != "slug"]
+
+
+def listed_terms(
+    session: Session, kind_name: str, procedure: str, inherited: bool
+) -> list[dict[str, Any]]:
+    """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
+
+    Three statements whatever the number of rows: lineage, links with terms, citations.
+    """
+    kind = KIND[kind_name]
+    link = kind.links[0]
+    ids, slug_of = procedure_ids(session, procedure, inherited)
+    depth = {id_: i for i, id_ in enumerate(ids)}
+    term = kind.table
+    rows = session.execute(
+        select(
+            term.slug,  # type: ignore[attr-defined]
+            *_term_columns(kind_name),
+            link.table.id.label("link_id"),  # type: ignore[attr-defined]
+            link.table.procedure_id,  # type: ignore[attr-defined]
+            link.table.note,  # type: ignore[attr-defined]
+            *[getattr(link.table, c) for c in link.extra],
+        )
+        .join(link.table, getattr(link.table, link.owner_column) == term.id)  # type: ignore[attr-defined]
+        .where(link.table.procedure_id.in_(ids), published(term), published(link.table))  # type: ignore[attr-defined]
+        .order_by(term.name, link.table.id)  # type: ignore[attr-defined]
+    ).all()
+    rows.sort(key=lambda r: depth[r.procedure_id])
+    cites = read_citations(session, link.subject_type, [r.link_id for r in rows])
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        link_id, procedure_id = item.pop("link_id"), item.pop("procedure_id")
+        item["procedure"] = slug_of[procedure_id]
+        item["inherited_from"] = None if procedure_id == ids[0] else slug_of[procedure_id]
+        item["citations"] = cites[link_id]
+        out.append(item)
+    return out
+
+
+def listings(session: Session, link: LinkKind, owner_id: int) -> list[dict[str, Any]]:
+    """The published links of a term to procedures (or ingredients), with citations."""
+    target = KIND[link.target].table
+    rows = session.execute(
+        select(
+            target.slug.label(link.target),  # type: ignore[attr-defined]
+            target.name.label(f"{link.target}_name"),  # type: ignore[attr-defined]
+            link.table.id.label("link_id"),  # type: ignore[attr-defined]
+            link.table.note,  # type: ignore[attr-defined]
+            *[getattr(link.table, c) for c in link.extra],
+        )
+        .join(link.table, getattr(link.table, link.target_column) == target.id)  # type: ignore[attr-defined]
+        .where(getattr(link.table, link.owner_column) == owner_id)
+        .where(published(target), published(link.table))
+        .order_by(target.slug, link.table.id)  # type: ignore[attr-defined]
+    ).all()
+    cites = read_citations(session, link.subject_type, [r.link_id for r in rows])
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["citations"] = cites[item.pop("link_id")]
+        out.append(item)
+    return out
+
+
+def term_detail(session: Session, kind_name: str, slug: str, noun: str) -> dict[str, Any]:
+    """A term with every published link it has, each with citations."""
+    kind = KIND[kind_name]
+    row = get_published(session, kind.table, slug, noun)
+    out = {c: getattr(row, c) for c in kind.columns}
+    for link in kind.links:
+        out[link.key] = listings(session, link, row.id)
+    return out
+
+
+def procedure_filter(
+    session: Session, stmt: Select[Any], link: LinkKind, owner: Any, procedure: str, inherited: bool
+) -> Select[Any]:
+    """Narrow a term list to terms listed for a procedure (and, when inherited, its ancestors)."""
+    ids, _ = filter_procedure_ids(session, procedure, inherited)
+    listed = select(getattr(link.table, link.owner_column)).where(
+        link.table.procedure_id.in_(ids),
+        published(link.table),  # type: ignore[attr-defined]
+    )
+    return stmt.where(owner.id.in_(listed))
+
+
+def source_filter(session: Session, stmt: Select[Any], kind_name: str, source: str) -> Select[Any]:
+    """Narrow a term list to terms with at least one link citing the source."""
+    source_id = filter_id(session, Source, source, "source")
+    kind = KIND[kind_name]
+    owner_ids = None
+    for link in kind.links:
+        cited = (
+            select(getattr(link.table, link.owner_column))
+            .join(Citation, Citation.subject_id == link.table.id)  # type: ignore[attr-defined]
+            .where(Citation.subject_type == link.subject_type, Citation.source_id == source_id)
+        )
+        owner_ids = cited if owner_ids is None else owner_ids.union(cited)
+    if owner_ids is None:
+        return stmt
+    return stmt.where(kind.table.id.in_(owner_ids))  # type: ignore[attr-defined]
+
+
+def quote_select(*where: ColumnElement[bool]) -> Select[Any]:
+    """Published quotes matching `where`, with their expert and source."""
+    return (
+        select(
+            Quote.id,
+            Quote.slug,
+            Quote.text,
+            Quote.topics,
+            Expert.slug.label("expert"),
+            Expert.name.label("expert_name"),
+            Source.slug.label("source"),
+        )
+        .join(Expert, Expert.id == Quote.expert_id)
+        .join(Source, Source.id == Quote.source_id)
+        .where(published(Quote), published(Expert), published(Source), *where)
+    )
+
+
+def with_tags(
+    session: Session,
+    rows: list[Any],
+    chain: list[int] | None = None,
+    slug_of: dict[int, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Quote rows with their procedure tags and citation (the quote itself) in one more statement.
+
+    Given a procedure `chain` (nearest first), marks quotes reached through an ancestor.
+    """
+    ids = [r.id for r in rows]
+    tags: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    if ids:
+        tagged = session.execute(
+            select(QuoteProcedure.quote_id, Procedure.id, Procedure.slug)
+            .join(Procedure, Procedure.id == QuoteProcedure.procedure_id)
+            .where(QuoteProcedure.quote_id.in_(ids), published(Procedure))  # type: ignore[attr-defined]
+            .order_by(Procedure.slug)
+        ).all()
+        for quote_id, procedure_id, procedure_slug in tagged:
+            tags[quote_id].append((procedure_id, procedure_slug))
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["procedures"] = [slug for _, slug in tags[r.id]]
+        item["citations"] = [{"source": r.source, "excerpt": r.text}]
+        if chain is not None and slug_of is not None:
+            nearest = min(chain.index(pid) for pid, _ in tags[r.id] if pid in chain)
+            item["inherited_from"] = slug_of[chain[nearest]] if nearest else None
+        out.append(item)
+    if chain is not None:
+        out.sort(key=lambda q: q["inherited_from"] is not None)
+    return out
+
+
+def quotes_on(session: Session, procedure: str, inherited: bool) -> list[dict[str, Any]]:
+    """Quotes tagged with a procedure (and its ancestors): three statements."""
+    ids, slug_of = procedure_ids(session, procedure, inherited)
+    tagged = select(QuoteProcedure.quote_id).where(QuoteProcedure.procedure_id.in_(ids))  # type: ignore[attr-defined]
+    rows = session.execute(quote_select(Quote.id.in_(tagged)).order_by(Quote.id)).all()  # type: ignore[union-attr]
+    return with_tags(session, list(rows), ids, slug_of)
+
+
+def term_page(
+    session: Session,
+    kind_name: str,
+    page: PageParams,
+    *,
+    procedure: str | None = None,
+    inherited: bool = True,
+    source: str | None = None,
+    where: tuple[ColumnElement[bool], ...] = (),
+) -> dict[str, Any]:
+    """One page of a term collection, narrowed by the filters every term collection offers."""
+    kind = KIND[kind_name]
+    term = kind.table
+    stmt = select(term.slug, *_term_columns(kind_name)).where(published(term), *where)  # type: ignore[attr-defined]
+    if procedure is not None:
+        stmt = procedure_filter(session, stmt, kind.links[0], term, procedure, inherited)
+    if source is not None:
+        stmt = source_filter(session, stmt, kind_name, source)
+    rows, total, next_url = page_of(session, stmt, term.slug, page)  # type: ignore[attr-defined]
+    return {"items": [dict(r._mapping) for r in rows], "total": total, "next": next_url}
+
+
+def linked_to(
+    session: Session, kind_name: str, link_key: str, slug: str, parameter: str
+) -> ColumnElement[bool]:
+    """Condition: the term has a published link (under `link_key`) to the entity with this slug."""
+    kind = KIND[kind_name]
+    link = next(x for x in kind.links if x.key == link_key)
+    target_id = filter_id(session, KIND[link.target].table, slug, parameter)
+    owners = select(getattr(link.table, link.owner_column)).where(
+        getattr(link.table, link.target_column) == target_id, published(link.table)
+    )
+    return kind.table.id.in_(owners)  # type: ignore[attr-defined,no-any-return]
+
+
+def link_attribute(kind_name: str, column: str, value: str) -> ColumnElement[bool]:
+    """Condition: the term has a published procedure link whose `column` equals `value`."""
+    link = KIND[kind_name].links[0]
+    owners = select(getattr(link.table, link.owner_column)).where(
+        getattr(link.table, column) == value, published(link.table)
+    )
+    return KIND[kind_name].table.id.in_(owners)  # type: ignore[attr-defined,no-any-return]
+
+
+def side_effects_of_ingredient(session: Session, ingredient: str) -> list[dict[str, Any]]:
+    """Published side effects named for an ingredient, each with note and citations."""
+    rows = session.execute(
+        select(
+            SideEffect.slug,
+            *_term_columns("side_effect"),
+            IngredientSideEffect.id.label("link_id"),
+            IngredientSideEffect.note,
+        )
+        .join(IngredientSideEffect, IngredientSideEffect.side_effect_id == SideEffect.id)
+        .join(Ingredient, Ingredient.id == IngredientSideEffect.ingredient_id)
+        .where(
+            Ingredient.slug == ingredient, published(SideEffect), published(IngredientSideEffect)
+        )
+        .order_by(SideEffect.slug)
+    ).all()
+    cites = read_citations(session, "ingredient_side_effect", [r.link_id for r in rows])
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["citations"] = cites[item.pop("link_id")]
+        out.append(item)
+    return out
+
+
+def procedure_summary_select() -> Select[Any]:
+    """Published procedures with parent slug and the overall needle length range."""
+    parent = aliased(Procedure)
+    lengths = (
+        select(
+            NeedleLength.procedure_id,
+            func.min(NeedleLength.min_mm).label("needle_length_min_mm"),
+            func.max(NeedleLength.max_mm).label("needle_length_max_mm"),
+        )
+        .where(published(NeedleLength))
+        .group_by(NeedleLength.procedure_id)
+        .subquery()
+    )
+    return (
+        select(
+            Procedure.id,
+            Procedure.slug,
+            Procedure.name,
+            parent.slug.label("parent"),
+            Procedure.kind,
+            Procedure.setting,
+            Procedure.device,
+            lengths.c.needle_length_min_mm,
+            lengths.c.needle_length_max_mm,
+            Procedure.session_duration,
+            Procedure.frequency,
+            Procedure.summary,
+        )
+        .outerjoin(parent, (parent.id == Procedure.parent_id) & (parent.status == PUBLISHED))
+        .outerjoin(lengths, lengths.c.procedure_id == Procedure.id)
+        .where(published(Procedure))
+    )
+
+
+def procedure_detail(session: Session, slug: str) -> dict[str, Any]:
+    """A procedure with lineage, variants, needle lengths, steps and citations."""
+    row = session.execute(procedure_summary_select().where(Procedure.slug == slug)).first()
+    if row is None:
+        raise NotFound(f"No procedure with slug {slug!r}.")
+    out = dict(row._mapping)
+    procedure_id = out.pop("id")
+    out["lineage"] = [s for _, s in lineage(session, slug)[1:]]
+    out["variants"] = list(
+        session.scalars(
+            select(Procedure.slug)
+            .where(Procedure.parent_id == procedure_id, published(Procedure))
+            .order_by(Procedure.slug)
+        )
+    )
+    lengths = session.execute(
+        select(NeedleLength.id, NeedleLength.min_mm, NeedleLength.max_mm)
+        .where(NeedleLength.procedure_id == procedure_id, published(NeedleLength))
+        .order_by(NeedleLength.id)
+    ).all()
+    steps = session.execute(
+        select(Step.id, Step.kind, Step.position, Step.text)
+        .where(Step.procedure_id == procedure_id, published(Step))
+        .order_by(Step.position)
+    ).all()
+    length_cites = read_citations(session, "needle_length", [r.id for r in lengths])
+    step_cites = read_citations(session, "step", [r.id for r in steps])
+    out["needle_lengths"] = [
+        {"min_mm": r.min_mm, "max_mm": r.max_mm, "citations": length_cites[r.id]} for r in lengths
+    ]
+    out["steps"] = [
+        {"kind": r.kind, "position": r.position, "text": r.text, "citations": step_cites[r.id]}
+        for r in steps
+    ]
+    out["citations"] = read_citations(session, "procedure", [procedure_id])[procedure_id]
+    return out
+
+
+def procedures_citing(session: Session, source: str) -> ColumnElement[bool]:
+    """Condition: the procedure, one of its steps or needle lengths cites the source."""
+    source_id = filter_id(session, Source, source, "source")
+
+    def cited(subject_type: str, table: Any) -> Select[Any]:
+        return (
+            select(table.procedure_id)
+            .join(Citation, Citation.subject_id == table.id)
+            .where(Citation.subject_type == subject_type, Citation.source_id == source_id)
+        )
+
+    own = select(Citation.subject_id).where(
+        Citation.subject_type == "procedure", Citation.source_id == source_id
+    )
+    return Procedure.id.in_(own.union(cited("step", Step), cited("needle_length", NeedleLength)))  # type: ignore[union-attr]
+
+
+def experts_featured_in(source_id: int) -> Select[Any]:
+    """Ids of the experts whose description cites the source."""
+    return select(Citation.subject_id).where(
+        Citation.subject_type == "expert", Citation.source_id == source_id
+    )
+
+
+def sources_quoting(session: Session, expert_id: int) -> set[str]:
+    rows = session.scalars(
+        select(Source.slug)
+        .join(Quote, Quote.source_id == Source.id)
+        .where(Quote.expert_id == expert_id, published(Quote), published(Source))
+    )
+    return set(rows)
+
+
+def sources_of_expert(expert_id: int) -> Select[Any]:
+    """Ids of the sources that quote the expert or describe them."""
+    quoted = select(Quote.source_id).where(Quote.expert_id == expert_id, published(Quote))
+    described = select(Citation.source_id).where(
+        Citation.subject_type == "expert", Citation.subject_id == expert_id
+    )
+    return quoted.union(described)

@@ -1,0 +1,31 @@
+"""Conditions the procedure treats or is used for."""
+
+from fastapi import APIRouter
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import Inherited, ProcedureFilter, SourceFilter
+from models.base import Page
+from models.condition import ConditionPublic, ConditionSummary
+
+router = APIRouter(prefix="/conditions", tags=["conditions"])
+
+
+@router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
+def list_conditions(
+    session: SessionDep,
+    page: PageDep,
+    procedure: ProcedureFilter = None,
+    inherited: Inherited = True,
+    source: SourceFilter = None,
+) -> dict:
+    return queries.term_page(
+        session, "condition", page, procedure=procedure, inherited=inherited, source=source
+    )
+
+
+@router.get("/{slug}", response_model=ConditionPublic, responses=problem_responses(404))
+def get_condition(session: SessionDep, slug: str) -> dict:
+    """A condition with the procedures the articles say treat it, cited."""
+    return queries.term_detail(session, "condition", slug, "condition")

@@ -1,0 +1,43 @@
+"""Contraindications: when to avoid the procedure, and when to consult a doctor first."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import Inherited, ProcedureFilter, SourceFilter
+from models.base import Page
+from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
+
+router = APIRouter(prefix="/contraindications", tags=["contraindications"])
+
+
+@router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))
+def list_contraindications(
+    session: SessionDep,
+    page: PageDep,
+    procedure: ProcedureFilter = None,
+    inherited: Inherited = True,
+    source: SourceFilter = None,
+    level: Annotated[
+        Level | None, Query(description="`avoid` the procedure, or `consult` a doctor first.")
+    ] = None,
+) -> dict:
+    where = () if level is None else (queries.link_attribute("contraindication", "level", level),)
+    return queries.term_page(
+        session,
+        "contraindication",
+        page,
+        procedure=procedure,
+        inherited=inherited,
+        source=source,
+        where=where,
+    )
+
+
+@router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404))
+def get_contraindication(session: SessionDep, slug: str) -> dict:
+    """A contraindication with the procedures it applies to, its level and citations."""
+    return queries.term_detail(session, "contraindication", slug, "contraindication")

@@ -1,0 +1,84 @@
+"""Experts the articles quote or feature, and their quotes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import SourceFilter
+from models import Expert, Quote, QuoteProcedure, Source
+from models.base import Page
+from models.expert import ExpertPublic, ExpertSummary
+from models.quote import QuotePublic
+
+router = APIRouter(prefix="/experts", tags=["experts"])
+
+_SUMMARY = (
+    Expert.slug,
+    Expert.name,
+    Expert.credentials,
+    Expert.role,
+    Expert.affiliation,
+    Expert.location,
+    Expert.specialty,
+)
+
+
+@router.get("", response_model=Page[ExpertSummary], responses=problem_responses(422))
+def list_experts(
+    session: SessionDep,
+    page: PageDep,
+    source: SourceFilter = None,
+    role: Annotated[str | None, Query(max_length=300, description="e.g. hairdresser.")] = None,
+    procedure: Annotated[
+        str | None, Query(max_length=120, description="Experts quoted about this procedure.")
+    ] = None,
+) -> dict:
+    stmt = select(*_SUMMARY).where(queries.published(Expert))
+    if source is not None:
+        source_id = queries.filter_id(session, Source, source, "source")
+        quoted_in = select(Quote.expert_id).where(
+            Quote.source_id == source_id, queries.published(Quote)
+        )
+        stmt = stmt.where(Expert.id.in_(quoted_in.union(queries.experts_featured_in(source_id))))
+    if role is not None:
+        stmt = stmt.where(Expert.role == role)
+    if procedure is not None:
+        ids, _ = queries.filter_procedure_ids(session, procedure, inherited=False)
+        tagged = (
+            select(Quote.expert_id)
+            .join(QuoteProcedure, QuoteProcedure.quote_id == Quote.id)
+            .where(QuoteProcedure.procedure_id.in_(ids), queries.published(Quote))
+        )
+        stmt = stmt.where(Expert.id.in_(tagged))
+    rows, total, next_url = queries.page_of(session, stmt, Expert.slug, page)
+    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+
+
+@router.get("/{slug}", response_model=ExpertPublic, responses=problem_responses(404))
+def get_expert(session: SessionDep, slug: str) -> dict:
+    """An expert as the articles describe them, with the sources they appear in."""
+    expert = queries.get_published(session, Expert, slug, "expert")
+    out = {c.key: getattr(expert, c.key) for c in _SUMMARY}
+    out["citations"] = queries.read_citations(session, "expert", [expert.id])[expert.id]
+    out["sources"] = sorted(
+        {c["source"] for c in out["citations"]} | queries.sources_quoting(session, expert.id)
+    )
+    out["quote_count"] = session.scalar(
+        select(func.count()).where(Quote.expert_id == expert.id, queries.published(Quote))
+    )
+    return out
+
+
+@router.get("/{slug}/quotes", response_model=Page[QuotePublic], responses=problem_responses(404))
+def expert_quotes(session: SessionDep, slug: str) -> dict:
+    """Everything the expert is quoted saying, verbatim, in source order."""
+    expert = queries.get_published(session, Expert, slug, "expert")
+    rows = session.execute(
+        queries.quote_select(Quote.expert_id == expert.id).order_by(Quote.id)
+    ).all()
+    items = queries.with_tags(session, list(rows))
+    return {"items": items, "total": len(items), "next": None}

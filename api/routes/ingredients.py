@@ -1,0 +1,50 @@
+"""Ingredients and topicals used with, before or after the procedure, or to avoid."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import Inherited, ProcedureFilter, SourceFilter
+from models.base import Page
+from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
+
+router = APIRouter(prefix="/ingredients", tags=["ingredients"])
+
+
+@router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
+def list_ingredients(
+    session: SessionDep,
+    page: PageDep,
+    procedure: ProcedureFilter = None,
+    inherited: Inherited = True,
+    source: SourceFilter = None,
+    role: Annotated[Role | None, Query(description="The role it plays for a procedure.")] = None,
+    kind: Annotated[
+        str | None, Query(max_length=40, description="What it is: drug, antiseptic, serum, ...")
+    ] = None,
+) -> dict:
+    where = []
+    if role is not None:
+        where.append(queries.link_attribute("ingredient", "role", role))
+    if kind is not None:
+        where.append(Ingredient.kind == kind)
+    return queries.term_page(
+        session,
+        "ingredient",
+        page,
+        procedure=procedure,
+        inherited=inherited,
+        source=source,
+        where=tuple(where),
+    )
+
+
+@router.get("/{slug}", response_model=IngredientPublic, responses=problem_responses(404))
+def get_ingredient(session: SessionDep, slug: str) -> dict:
+    """An ingredient with its uses per procedure and the side effects named for it, cited."""
+    detail = queries.term_detail(session, "ingredient", slug, "ingredient")
+    detail["side_effects"] = queries.side_effects_of_ingredient(session, slug)
+    return detail

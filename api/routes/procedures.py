@@ -1,0 +1,120 @@
+"""Procedures, and what the articles list for each: side effects, contraindications, ..."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import Inherited, SourceFilter
+from models import Procedure
+from models.base import Page
+from models.condition import ProcedureConditionPublic
+from models.contraindication import Level, ProcedureContraindicationPublic
+from models.ingredient import ProcedureIngredientPublic, Role
+from models.procedure import Kind, ProcedurePublic, ProcedureSummary, Setting
+from models.quote import ProcedureQuotePublic
+from models.side_effect import ProcedureSideEffectPublic
+
+router = APIRouter(prefix="/procedures", tags=["procedures"])
+
+
+@router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
+def list_procedures(
+    session: SessionDep,
+    page: PageDep,
+    setting: Annotated[Setting | None, Query(description="in-office, at-home or any.")] = None,
+    kind: Annotated[Kind | None, Query(description="general, variant or combination.")] = None,
+    parent: Annotated[
+        str | None, Query(max_length=120, description="Only the variants of this procedure.")
+    ] = None,
+    source: SourceFilter = None,
+) -> dict:
+    stmt = queries.procedure_summary_select()
+    if setting is not None:
+        stmt = stmt.where(Procedure.setting == setting)
+    if kind is not None:
+        stmt = stmt.where(Procedure.kind == kind)
+    if parent is not None:
+        stmt = stmt.where(
+            Procedure.parent_id == queries.filter_id(session, Procedure, parent, "parent")
+        )
+    if source is not None:
+        stmt = stmt.where(queries.procedures_citing(session, source))
+    rows, total, next_url = queries.page_of(session, stmt, Procedure.slug, page)
+    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+
+
+@router.get("/{slug}", response_model=ProcedurePublic, responses=problem_responses(404))
+def get_procedure(session: SessionDep, slug: str) -> dict:
+    """A procedure with its needle lengths, protocol steps, instructions and citations."""
+    return queries.procedure_detail(session, slug)
+
+
+def _listed(rows: list[dict], **equal: str | None) -> dict:
+    """Rows of a relation query, narrowed by link attributes (level, role) when given."""
+    for key, value in equal.items():
+        if value is not None:
+            rows = [r for r in rows if r[key] == value]
+    return {"items": rows, "total": len(rows), "next": None}
+
+
+@router.get(
+    "/{slug}/side-effects",
+    response_model=Page[ProcedureSideEffectPublic],
+    responses=problem_responses(404, 422),
+)
+def procedure_side_effects(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+    """Side effects listed for the procedure, and those listed for its parent (marked)."""
+    return _listed(queries.listed_terms(session, "side_effect", slug, inherited))
+
+
+@router.get(
+    "/{slug}/contraindications",
+    response_model=Page[ProcedureContraindicationPublic],
+    responses=problem_responses(404, 422),
+)
+def procedure_contraindications(
+    session: SessionDep,
+    slug: str,
+    inherited: Inherited = True,
+    level: Annotated[Level | None, Query(description="avoid or consult.")] = None,
+) -> dict:
+    """When to avoid the procedure or consult a doctor first, inherited rows marked."""
+    return _listed(queries.listed_terms(session, "contraindication", slug, inherited), level=level)
+
+
+@router.get(
+    "/{slug}/ingredients",
+    response_model=Page[ProcedureIngredientPublic],
+    responses=problem_responses(404, 422),
+)
+def procedure_ingredients(
+    session: SessionDep,
+    slug: str,
+    inherited: Inherited = True,
+    role: Annotated[Role | None, Query(description="numbing, aftercare, ...")] = None,
+) -> dict:
+    """Ingredients used with, before or after the procedure, or to avoid, with their role."""
+    return _listed(queries.listed_terms(session, "ingredient", slug, inherited), role=role)
+
+
+@router.get(
+    "/{slug}/conditions",
+    response_model=Page[ProcedureConditionPublic],
+    responses=problem_responses(404, 422),
+)
+def procedure_conditions(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+    """Conditions the procedure treats, as the articles say."""
+    return _listed(queries.listed_terms(session, "condition", slug, inherited))
+
+
+@router.get(
+    "/{slug}/quotes",
+    response_model=Page[ProcedureQuotePublic],
+    responses=problem_responses(404, 422),
+)
+def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+    """Expert quotes that speak to the procedure (or to scalp microneedling at large)."""
+    return _listed(queries.quotes_on(session, slug, inherited))

@@ -1,0 +1,63 @@
+"""Verbatim expert quotations; each cites the source that prints it."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import String, cast, select
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import NotFound, problem_responses
+from api.params import SourceFilter
+from models import Expert, Quote, QuoteProcedure, Source
+from models.base import SLUG_PATTERN, Page
+from models.quote import QuotePublic
+
+router = APIRouter(prefix="/quotes", tags=["quotes"])
+
+
+@router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
+def list_quotes(
+    session: SessionDep,
+    page: PageDep,
+    expert: Annotated[
+        str | None, Query(max_length=120, description="Quotes by this expert.")
+    ] = None,
+    source: SourceFilter = None,
+    procedure: Annotated[
+        str | None,
+        Query(max_length=120, description="Quotes that speak to this procedure (or its parent)."),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        Query(max_length=60, pattern=SLUG_PATTERN, description="A topic tag, e.g. sanitation."),
+    ] = None,
+) -> dict:
+    where = []
+    if expert is not None:
+        where.append(Quote.expert_id == queries.filter_id(session, Expert, expert, "expert"))
+    if source is not None:
+        where.append(Quote.source_id == queries.filter_id(session, Source, source, "source"))
+    if procedure is not None:
+        ids, _ = queries.filter_procedure_ids(session, procedure, inherited=True)
+        where.append(
+            Quote.id.in_(
+                select(QuoteProcedure.quote_id).where(QuoteProcedure.procedure_id.in_(ids))
+            )
+        )
+    if topic is not None:
+        # Topics are kebab-case tags stored as a JSON array; its text holds each one in quotes.
+        where.append(cast(Quote.topics, String).like(f'%"{topic}"%'))
+    stmt = queries.quote_select(*where)
+    rows, total, next_url = queries.page_of(session, stmt, Quote.slug, page)
+    return {"items": queries.with_tags(session, rows), "total": total, "next": next_url}
+
+
+@router.get("/{slug_or_id}", response_model=QuotePublic, responses=problem_responses(404))
+def get_quote(session: SessionDep, slug_or_id: str) -> dict:
+    """One quote, by slug or by numeric id."""
+    key = Quote.id == int(slug_or_id) if slug_or_id.isdigit() else Quote.slug == slug_or_id
+    rows = session.execute(queries.quote_select(key)).all()
+    if not rows:
+        raise NotFound(f"No quote {slug_or_id!r}.")
+    return queries.with_tags(session, rows)[0]

@@ -1,0 +1,47 @@
+"""Side effects, and the procedures and ingredients they are listed for."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from api.params import Inherited, ProcedureFilter, SourceFilter
+from models.base import Page
+from models.side_effect import SideEffectPublic, SideEffectSummary
+
+router = APIRouter(prefix="/side-effects", tags=["side effects"])
+
+
+@router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
+def list_side_effects(
+    session: SessionDep,
+    page: PageDep,
+    procedure: ProcedureFilter = None,
+    inherited: Inherited = True,
+    source: SourceFilter = None,
+    ingredient: Annotated[
+        str | None, Query(max_length=120, description="Side effects named for an ingredient.")
+    ] = None,
+) -> dict:
+    where = ()
+    if ingredient is not None:
+        where = (
+            queries.linked_to(session, "side_effect", "ingredients", ingredient, "ingredient"),
+        )
+    return queries.term_page(
+        session,
+        "side_effect",
+        page,
+        procedure=procedure,
+        inherited=inherited,
+        source=source,
+        where=where,
+    )
+
+
+@router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404))
+def get_side_effect(session: SessionDep, slug: str) -> dict:
+    """A side effect with the procedures (and ingredients) it is listed for, each cited."""
+    return queries.term_detail(session, "side_effect", slug, "side effect")

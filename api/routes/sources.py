@@ -1,0 +1,59 @@
+"""Sources: the articles the knowledge base cites, with their full text."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from api import queries
+from api.deps import PageDep, SessionDep
+from api.errors import problem_responses
+from models import Expert, Quote, Source
+from models.base import Page
+from models.source import SourcePublic, SourceSummary
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+
+
+@router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
+def list_sources(
+    session: SessionDep,
+    page: PageDep,
+    expert: Annotated[
+        str | None, Query(max_length=120, description="Sources that quote or feature this expert.")
+    ] = None,
+    publisher: Annotated[str | None, Query(max_length=300)] = None,
+) -> dict:
+    stmt = select(
+        Source.slug, Source.title, Source.publisher, Source.url, Source.content_hash
+    ).where(queries.published(Source))
+    if expert is not None:
+        expert_id = queries.filter_id(session, Expert, expert, "expert")
+        stmt = stmt.where(Source.id.in_(queries.sources_of_expert(expert_id)))
+    if publisher is not None:
+        stmt = stmt.where(Source.publisher == publisher)
+    rows, total, next_url = queries.page_of(session, stmt, Source.slug, page)
+    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+
+
+@router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404))
+def get_source(session: SessionDep, slug: str) -> dict:
+    """A source with its full text, content hash, and the experts it quotes or features."""
+    source = queries.get_published(session, Source, slug, "source")
+    out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})
+    out["experts"] = sorted(
+        session.scalars(
+            select(Expert.slug).where(
+                queries.published(Expert),
+                Expert.id.in_(
+                    select(Quote.expert_id)
+                    .where(Quote.source_id == source.id)
+                    .union(queries.experts_featured_in(source.id))
+                ),
+            )
+        )
+    )
+    out["quote_count"] = session.scalar(
+        select(func.count()).where(Quote.source_id == source.id, queries.published(Quote))
+    )
+    return out

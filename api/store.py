@@ -1,0 +1,531 @@
+"""Whole entities in the document format of `seed_data/`: written, read back, validated.
+
+One place turns a document (a `...Create` model) into rows with their links and citations, and
+rows back into the same document; the seed loader, `skinkb export` and imports all go through it.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, select
+from sqlmodel import Session, SQLModel
+
+from api.citations import is_verbatim
+from models import (
+    Citation,
+    Condition,
+    Contraindication,
+    Expert,
+    Ingredient,
+    IngredientSideEffect,
+    NeedleLength,
+    Procedure,
+    ProcedureCondition,
+    ProcedureContraindication,
+    ProcedureIngredient,
+    ProcedureSideEffect,
+    Quote,
+    QuoteProcedure,
+    SideEffect,
+    Source,
+    Step,
+)
+from models.base import CitationIn, utcnow
+from models.condition import ConditionCreate
+from models.contraindication import ContraindicationCreate
+from models.expert import ExpertCreate
+from models.ingredient import IngredientCreate
+from models.procedure import ProcedureCreate
+from models.quote import QuoteCreate
+from models.side_effect import SideEffectCreate
+from models.source import SourceCreate, content_hash
+
+
+class DocumentError(Exception):
+    """One or more documents are invalid; `problems` names each entry and what is wrong."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Refs:
+    """Slug to id maps of the entities documents may point at, filled as documents are written."""
+
+    ids: dict[str, dict[str, int]] = field(default_factory=dict)
+    source_texts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> "Refs":
+        refs = cls()
+        for kind in ("expert", "procedure", "ingredient"):
+            table = TABLES[kind]
+            refs.ids[kind] = dict(session.execute(select(table.slug, table.id)).all())  # type: ignore[arg-type,attr-defined]
+        rows = session.execute(select(Source.slug, Source.id, Source.text)).all()  # type: ignore[call-overload]
+        refs.ids["source"] = {slug: id_ for slug, id_, _ in rows}
+        refs.source_texts = {slug: text for slug, _, text in rows}
+        return refs
+
+
+TABLES: dict[str, type[SQLModel]] = {
+    "source": Source,
+    "expert": Expert,
+    "procedure": Procedure,
+    "ingredient": Ingredient,
+    "side_effect": SideEffect,
+    "contraindication": Contraindication,
+    "condition": Condition,
+    "quote": Quote,
+}
+
+
+# --- citations ---------------------------------------------------------------------------
+
+
+def citation_problems(where: str, citations: Iterable[CitationIn], refs: Refs) -> list[str]:
+    problems = []
+    for i, c in enumerate(citations, 1):
+        text = refs.source_texts.get(c.source)
+        if text is None:
+            problems.append(f"{where}: citation {i} names unknown source {c.source!r}")
+        elif not is_verbatim(c.excerpt, text):
+            problems.append(
+                f"{where}: citation {i} excerpt is not found verbatim in source {c.source!r}: "
+                f"{c.excerpt[:80]!r}"
+            )
+    return problems
+
+
+def write_citations(
+    session: Session,
+    subject_type: str,
+    subject_id: int,
+    citations: Iterable[CitationIn],
+    refs: Refs,
+) -> None:
+    for position, c in enumerate(citations):
+        session.add(
+            Citation(
+                subject_type=subject_type,
+                subject_id=subject_id,
+                source_id=refs.ids["source"][c.source],
+                excerpt=c.excerpt,
+                about=c.about,
+                position=position,
+            )
+        )
+
+
+def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) -> None:
+    if subject_ids:
+        session.execute(
+            delete(Citation).where(
+                Citation.subject_type == subject_type,  # type: ignore[arg-type]
+                Citation.subject_id.in_(subject_ids),  # type: ignore[attr-defined]
+            )
+        )
+
+
+def read_citations(
+    session: Session, subject_type: str, subject_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Citations of many subjects in one statement, in their stored order."""
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in subject_ids}
+    if not subject_ids:
+        return out
+    rows = session.execute(
+        select(Citation.subject_id, Source.slug, Citation.excerpt, Citation.about)  # type: ignore[call-overload]
+        .join(Source, Source.id == Citation.source_id)
+        .where(Citation.subject_type == subject_type, Citation.subject_id.in_(subject_ids))
+        .order_by(Citation.subject_id, Citation.position, Citation.id)
+    ).all()
+    for subject_id, source, excerpt, about in rows:
+        item: dict[str, Any] = {"source": source, "excerpt": excerpt}
+        if about is not None:
+            item["about"] = about
+        out[subject_id].append(item)
+    return out
+
+
+# --- one kind of document ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """A link table from a procedure (or ingredient) to a term, as nested in the term's document."""
+
+    key: str  # the key in the term's document ("procedures", "ingredients")
+    table: type[SQLModel]
+    subject_type: str
+    owner_column: str  # the term's column on the link ("side_effect_id")
+    target: str  # the kind the link points at ("procedure", "ingredient")
+    target_column: str
+    extra: tuple[str, ...] = ()  # further columns of the link ("level", "role")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # "side_effect"
+    file: str  # "side_effects"
+    table: type[SQLModel]
+    create: type[BaseModel]
+    columns: tuple[str, ...]  # document keys stored as columns of the same name
+    links: tuple[LinkKind, ...] = ()
+    # columns computed from the document before the row is stored (hashes, foreign keys)
+    derive: Callable[[Any, Refs], dict[str, Any]] = lambda doc, refs: {}
+    # children written or read after the row has its id (citations, steps, tags)
+    write_extra: Callable[[Session, Any, Any, Refs], None] | None = None
+    read_extra: Callable[[Session, Any, dict[str, Any]], None] | None = None
+
+
+def _problems_of_links(kind: Kind, doc: Any, refs: Refs, where: str) -> list[str]:
+    problems = []
+    for link in kind.links:
+        for i, item in enumerate(getattr(doc, link.key), 1):
+            target = getattr(item, link.target)
+            if target not in refs.ids[link.target]:
+                problems.append(f"{where}: {link.key}[{i}] names unknown {link.target} {target!r}")
+            problems += citation_problems(f"{where}: {link.key}[{i}]", item.citations, refs)
+    return problems
+
+
+def _write_links(session: Session, kind: Kind, row: Any, doc: Any, refs: Refs) -> None:
+    for link in kind.links:
+        owner = getattr(link.table, link.owner_column)
+        old = list(session.scalars(select(link.table.id).where(owner == row.id)).all())  # type: ignore[attr-defined]
+        drop_citations(session, link.subject_type, old)
+        session.execute(delete(link.table).where(owner == row.id))
+        for item in getattr(doc, link.key):
+            values = {name: getattr(item, name) for name in link.extra}
+            link_row = link.table(
+                **{
+                    link.owner_column: row.id,
+                    link.target_column: refs.ids[link.target][getattr(item, link.target)],
+                },
+                note=item.note,
+                **values,
+            )
+            session.add(link_row)
+            session.flush()
+            write_citations(session, link.subject_type, link_row.id, item.citations, refs)  # type: ignore[attr-defined]
+
+
+def _read_links(session: Session, kind: Kind, row: Any, doc: dict[str, Any]) -> None:
+    for link in kind.links:
+        target_table = TABLES[link.target]
+        rows = session.execute(
+            select(link.table, target_table.slug)  # type: ignore[attr-defined]
+            .join(target_table, target_table.id == getattr(link.table, link.target_column))  # type: ignore[attr-defined]
+            .where(getattr(link.table, link.owner_column) == row.id)
+            .order_by(link.table.id)  # type: ignore[attr-defined]
+        ).all()
+        cites = read_citations(session, link.subject_type, [r.id for r, _ in rows])
+        doc[link.key] = [
+            {
+                link.target: slug,
+                **{n: getattr(r, n) for n in link.extra},
+                "note": r.note,
+                "citations": cites[r.id],
+            }
+            for r, slug in rows
+        ]
+
+
+# --- kind-specific parts ---------------------------------------------------------------
+
+
+def _write_expert(session: Session, row: Any, doc: Any, refs: Refs) -> None:
+    drop_citations(session, "expert", [row.id])
+    write_citations(session, "expert", row.id, doc.citations, refs)
+
+
+def _read_expert(session: Session, row: Any, doc: dict[str, Any]) -> None:
+    doc["citations"] = read_citations(session, "expert", [row.id])[row.id]
+
+
+def _write_procedure(session: Session, row: Any, doc: Any, refs: Refs) -> None:
+    drop_citations(session, "procedure", [row.id])
+    write_citations(session, "procedure", row.id, doc.citations, refs)
+    for table, subject_type, items in (
+        (NeedleLength, "needle_length", doc.needle_lengths),
+        (Step, "step", doc.steps),
+    ):
+        old = list(session.scalars(select(table.id).where(table.procedure_id == row.id)).all())  # type: ignore[attr-defined]
+        drop_citations(session, subject_type, old)
+        session.execute(delete(table).where(table.procedure_id == row.id))  # type: ignore[attr-defined]
+        for position, item in enumerate(items, 1):
+            values = item.model_dump(exclude={"citations"})
+            child = (
+                Step(procedure_id=row.id, position=position, **values)
+                if table is Step
+                else NeedleLength(procedure_id=row.id, **values)
+            )
+            session.add(child)
+            session.flush()
+            write_citations(session, subject_type, child.id, item.citations, refs)  # type: ignore[arg-type]
+
+
+def _read_procedure(session: Session, row: Any, doc: dict[str, Any]) -> None:
+    parent = session.get(Procedure, row.parent_id) if row.parent_id else None
+    doc["parent"] = parent.slug if parent else None
+    doc["citations"] = read_citations(session, "procedure", [row.id])[row.id]
+    lengths = session.scalars(
+        select(NeedleLength).where(NeedleLength.procedure_id == row.id).order_by(NeedleLength.id)
+    ).all()  # type: ignore[arg-type]
+    cites = read_citations(session, "needle_length", [n.id for n in lengths])  # type: ignore[misc]
+    doc["needle_lengths"] = [
+        {"min_mm": n.min_mm, "max_mm": n.max_mm, "citations": cites[n.id]} for n in lengths
+    ]  # type: ignore[index]
+    steps = session.scalars(
+        select(Step).where(Step.procedure_id == row.id).order_by(Step.position)
+    ).all()  # type: ignore[arg-type]
+    cites = read_citations(session, "step", [s.id for s in steps])  # type: ignore[misc]
+    doc["steps"] = [{"kind": s.kind, "text": s.text, "citations": cites[s.id]} for s in steps]  # type: ignore[index]
+
+
+def _procedure_problems(doc: Any, refs: Refs, where: str) -> list[str]:
+    problems = citation_problems(f"{where}: citations", doc.citations, refs)
+    for key in ("needle_lengths", "steps"):
+        for i, item in enumerate(getattr(doc, key), 1):
+            problems += citation_problems(f"{where}: {key}[{i}]", item.citations, refs)
+    if doc.parent is not None and doc.parent not in refs.ids["procedure"]:
+        problems.append(f"{where}: parent names unknown procedure {doc.parent!r}")
+    if doc.parent == doc.slug:
+        problems.append(f"{where}: a procedure cannot be its own parent")
+    return problems
+
+
+def _write_quote(session: Session, row: Any, doc: Any, refs: Refs) -> None:
+    session.execute(delete(QuoteProcedure).where(QuoteProcedure.quote_id == row.id))  # type: ignore[arg-type]
+    for slug in dict.fromkeys(doc.procedures):
+        session.add(QuoteProcedure(quote_id=row.id, procedure_id=refs.ids["procedure"][slug]))
+
+
+def _read_quote(session: Session, row: Any, doc: dict[str, Any]) -> None:
+    doc["expert"] = session.get(Expert, row.expert_id).slug  # type: ignore[union-attr]
+    doc["source"] = session.get(Source, row.source_id).slug  # type: ignore[union-attr]
+    doc["procedures"] = list(
+        session.scalars(
+            select(Procedure.slug)
+            .join(QuoteProcedure, QuoteProcedure.procedure_id == Procedure.id)  # type: ignore[arg-type]
+            .where(QuoteProcedure.quote_id == row.id)
+            .order_by(Procedure.slug)
+        ).all()
+    )
+
+
+def _quote_problems(doc: Any, refs: Refs, where: str) -> list[str]:
+    problems = []
+    if doc.expert not in refs.ids["expert"]:
+        problems.append(f"{where}: names unknown expert {doc.expert!r}")
+    text = refs.source_texts.get(doc.source)
+    if text is None:
+        problems.append(f"{where}: names unknown source {doc.source!r}")
+    elif not is_verbatim(doc.text, text):
+        problems.append(f"{where}: quote text is not found verbatim in source {doc.source!r}")
+    problems += [
+        f"{where}: procedures names unknown procedure {p!r}"
+        for p in doc.procedures
+        if p not in refs.ids["procedure"]
+    ]
+    return problems
+
+
+_TERM = ("slug", "name", "aliases", "description")
+
+
+def _procedure_link(table: type[SQLModel], subject_type: str, owner: str, *extra: str) -> LinkKind:
+    return LinkKind("procedures", table, subject_type, owner, "procedure", "procedure_id", extra)
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        "source",
+        "sources",
+        Source,
+        SourceCreate,
+        ("slug", "title", "publisher", "url", "text"),
+        derive=lambda doc, refs: {"content_hash": content_hash(doc.text)},
+    ),
+    Kind(
+        "expert",
+        "experts",
+        Expert,
+        ExpertCreate,
+        ("slug", "name", "credentials", "role", "affiliation", "location", "specialty"),
+        write_extra=_write_expert,
+        read_extra=_read_expert,
+    ),
+    Kind(
+        "procedure",
+        "procedures",
+        Procedure,
+        ProcedureCreate,
+        ("slug", "name", "kind", "setting", "device", "summary", "session_duration", "frequency"),
+        derive=lambda doc, refs: {
+            "parent_id": refs.ids["procedure"][doc.parent] if doc.parent else None
+        },
+        write_extra=_write_procedure,
+        read_extra=_read_procedure,
+    ),
+    Kind(
+        "ingredient",
+        "ingredients",
+        Ingredient,
+        IngredientCreate,
+        (*_TERM, "kind"),
+        links=(
+            _procedure_link(ProcedureIngredient, "procedure_ingredient", "ingredient_id", "role"),
+        ),
+    ),
+    Kind(
+        "side_effect",
+        "side_effects",
+        SideEffect,
+        SideEffectCreate,
+        _TERM,
+        links=(
+            _procedure_link(ProcedureSideEffect, "procedure_side_effect", "side_effect_id"),
+            LinkKind(
+                "ingredients",
+                IngredientSideEffect,
+                "ingredient_side_effect",
+                "side_effect_id",
+                "ingredient",
+                "ingredient_id",
+            ),
+        ),
+    ),
+    Kind(
+        "contraindication",
+        "contraindications",
+        Contraindication,
+        ContraindicationCreate,
+        _TERM,
+        links=(
+            _procedure_link(
+                ProcedureContraindication,
+                "procedure_contraindication",
+                "contraindication_id",
+                "level",
+            ),
+        ),
+    ),
+    Kind(
+        "condition",
+        "conditions",
+        Condition,
+        ConditionCreate,
+        _TERM,
+        links=(_procedure_link(ProcedureCondition, "procedure_condition", "condition_id"),),
+    ),
+    Kind(
+        "quote",
+        "quotes",
+        Quote,
+        QuoteCreate,
+        ("slug", "text", "topics"),
+        derive=lambda doc, refs: {
+            "expert_id": refs.ids["expert"][doc.expert],
+            "source_id": refs.ids["source"][doc.source],
+        },
+        write_extra=_write_quote,
+        read_extra=_read_quote,
+    ),
+)
+KIND_BY_FILE = {k.file: k for k in KINDS}
+
+_EXTRA_PROBLEMS: dict[str, Callable[[Any, Refs, str], list[str]]] = {
+    "expert": lambda doc, refs, where: citation_problems(
+        f"{where}: citations", doc.citations, refs
+    ),
+    "procedure": _procedure_problems,
+    "quote": _quote_problems,
+}
+
+
+# --- whole documents ----------------------------------------------------------------------
+
+
+def read_document(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
+    """The document of one stored entity, in the same format as its seed file."""
+    doc = {name: getattr(row, name) for name in kind.columns}
+    if kind.read_extra:
+        kind.read_extra(session, row, doc)
+    _read_links(session, kind, row, doc)
+    return kind.create.model_validate(doc).model_dump(mode="json")
+
+
+def write_document(
+    session: Session, kind: Kind, doc: Any, refs: Refs, row: Any | None = None
+) -> Any:
+    """Create or overwrite one entity with its links and citations; the caller commits."""
+    values = {name: getattr(doc, name) for name in kind.columns} | kind.derive(doc, refs)
+    if row is None:
+        row = kind.table(**values)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.version += 1
+        row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    refs.ids.setdefault(kind.name, {})[row.slug] = row.id
+    if kind.name == "source":
+        refs.source_texts[row.slug] = row.text
+    if kind.write_extra:
+        kind.write_extra(session, row, doc, refs)
+    _write_links(session, kind, row, doc, refs)
+    return row
+
+
+def parse_documents(kind: Kind, raw: list[Any]) -> tuple[list[Any], list[str]]:
+    """Validate raw documents against the kind's `...Create` model; problems name each entry."""
+    docs, problems = [], []
+    seen: set[str] = set()
+    for i, item in enumerate(raw, 1):
+        label = item.get("slug") if isinstance(item, dict) else None
+        where = f"{kind.file}[{i}]" + (f" {label!r}" if label else "")
+        try:
+            doc = kind.create.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{where}: {loc}: {err['msg']}")
+            continue
+        if doc.slug in seen:
+            problems.append(f"{where}: duplicate slug {doc.slug!r}")
+        seen.add(doc.slug)
+        docs.append(doc)
+    return docs, problems
+
+
+def reference_problems(kind: Kind, doc: Any, refs: Refs) -> list[str]:
+    where = f"{kind.file} {doc.slug!r}"
+    problems = _problems_of_links(kind, doc, refs, where)
+    if kind.name in _EXTRA_PROBLEMS:
+        problems += _EXTRA_PROBLEMS[kind.name](doc, refs, where)
+    return problems
+
+
+def parents_first(docs: list[Any]) -> list[Any]:
+    """Procedures ordered so that each parent in the batch comes before its variants."""
+    by_slug = {d.slug: d for d in docs}
+    ordered: list[Any] = []
+    placed: set[str] = set()
+
+    def place(doc: Any, trail: tuple[str, ...]) -> None:
+        if doc.slug in placed or doc.slug in trail:
+            return
+        parent = by_slug.get(doc.parent) if doc.parent else None
+        if parent is not None:
+            place(parent, (*trail, doc.slug))
+        placed.add(doc.slug)
+        ordered.append(doc)
+
+    for doc in docs:
+        place(doc, ())
+    return ordered

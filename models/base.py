@@ -1,0 +1,148 @@
+"""Shared pieces of every table: naming convention, publication status, versioning, citations."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, DateTime, Index, MetaData, String, Text
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names on SQLite and PostgreSQL alike, so migrations can name what they drop.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_MAX = 120
+NAME_MAX = 300
+TEXT_MAX = 5_000
+
+
+class Status(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tracked(SQLModel):
+    """Columns every stored row has: publication status, optimistic-lock version, timestamps."""
+
+    status: str = Field(default=Status.published, sa_type=String(16), index=True)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Citation(SQLModel, table=True):
+    """A verbatim excerpt of a source that backs one fact (a row of `subject_type`)."""
+
+    __tablename__ = "citation"
+    __table_args__ = (Index("ix_citation_subject", "subject_type", "subject_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_type: str = Field(sa_type=String(40))
+    subject_id: int
+    source_id: int = Field(foreign_key="source.id", index=True, ondelete="RESTRICT")
+    excerpt: str = Field(sa_type=Text)
+    about: str | None = Field(default=None, sa_type=String(40))
+    position: int = 0
+
+
+class CitationIn(BaseModel):
+    """A citation as written in seed files and admin requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    excerpt: str = pydantic.Field(min_length=3, max_length=TEXT_MAX)
+    about: str | None = pydantic.Field(default=None, max_length=40)
+
+
+class CitationPublic(BaseModel):
+    source: str
+    excerpt: str
+    about: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a collection, with the URL of the next page when there is one."""
+
+    items: list[T]
+    total: int
+    next: str | None = None
+
+
+class Term(Tracked):
+    """Columns shared by the named things the articles list: side effects, ingredients, ..."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_type=String(SLUG_MAX), unique=True, index=True)
+    name: str = Field(sa_type=String(NAME_MAX))
+    aliases: list[str] = Field(default_factory=list, sa_type=JSON)
+    description: str | None = Field(default=None, sa_type=Text)
+
+
+class TermIn(BaseModel):
+    """What an editor or a seed file gives for a term."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    name: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
+    aliases: list[str] = pydantic.Field(default_factory=list, max_length=20)
+    description: str | None = pydantic.Field(default=None, max_length=TEXT_MAX)
+
+
+class TermSummary(BaseModel):
+    slug: str
+    name: str
+    aliases: list[str]
+    description: str | None
+
+
+class ProcedureLink(Tracked):
+    """Columns of every link from a procedure to a term; its citations back the link."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id", index=True, ondelete="CASCADE")
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class ProcedureLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    note: str | None = pydantic.Field(default=None, max_length=TEXT_MAX)
+    citations: list[CitationIn] = pydantic.Field(min_length=1, max_length=20)
+
+
+class ListedFor(BaseModel):
+    """A procedure a term is listed for, with what the link says and cites."""
+
+    procedure: str
+    procedure_name: str
+    note: str | None
+    citations: list[CitationPublic]
+
+
+class ListedTerm(TermSummary):
+    """A term as listed for a procedure: one row per link, inherited rows marked."""
+
+    procedure: str
+    inherited_from: str | None
+    note: str | None
+    citations: list[CitationPublic]

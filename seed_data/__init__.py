@@ -1,0 +1,1 @@
+"""The curated knowledge base as reviewable JSON files, one per entity, and their loader."""

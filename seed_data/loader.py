@@ -1,0 +1,131 @@
+"""Load documents in the seed format into the database (all or nothing), and export them back.
+
+Upserts by slug: a document equal to what is stored changes nothing, so loading twice is a no-op.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from api.store import (
+    KINDS,
+    DocumentError,
+    Kind,
+    Refs,
+    parents_first,
+    parse_documents,
+    read_document,
+    reference_problems,
+    write_document,
+)
+from models import Procedure
+
+SEED_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, list[str]] = field(default_factory=dict)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_noop(self) -> bool:
+        return not any(self.created.values()) and not any(self.changed.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "changed": self.changed, "unchanged": self.unchanged}
+
+
+def read_seed_files(directory: Path = SEED_DIR) -> dict[str, list[Any]]:
+    """The documents of every `<kind>.json` file present in the directory."""
+    data = {}
+    for kind in KINDS:
+        path = directory / f"{kind.file}.json"
+        if path.exists():
+            data[kind.file] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _announce(refs: Refs, kind: Kind, docs: list[Any]) -> None:
+    """Make the batch's own slugs (and source texts) known before any of it is written."""
+    known = refs.ids.setdefault(kind.name, {})
+    for doc in docs:
+        known.setdefault(doc.slug, -1)
+        if kind.name == "source":
+            refs.source_texts[doc.slug] = doc.text
+
+
+def _cycle_problems(session: Session, docs: list[Any]) -> list[str]:
+    parent_of: dict[str, str | None] = {}
+    rows = session.execute(select(Procedure.slug, Procedure.parent_id, Procedure.id)).all()  # type: ignore[call-overload]
+    slug_of = {id_: slug for slug, _, id_ in rows}
+    parent_of = {slug: slug_of.get(parent_id) for slug, parent_id, _ in rows}
+    parent_of |= {d.slug: d.parent for d in docs}
+    problems = []
+    for doc in docs:
+        seen, slug = set(), doc.slug
+        while slug is not None and slug not in seen:
+            seen.add(slug)
+            slug = parent_of.get(slug)
+        if slug is not None:
+            problems.append(f"procedures {doc.slug!r}: parent chain loops through {slug!r}")
+    return problems
+
+
+def load(session: Session, data: dict[str, list[Any]], *, dry_run: bool = False) -> LoadReport:
+    """Validate every document, then write them in one transaction; DocumentError if any is bad."""
+    unknown = sorted(set(data) - {k.file for k in KINDS})
+    problems = [f"unknown collection {name!r}" for name in unknown]
+    parsed: dict[str, list[Any]] = {}
+    for kind in KINDS:
+        docs, kind_problems = parse_documents(kind, data.get(kind.file, []))
+        parsed[kind.name] = parents_first(docs) if kind.name == "procedure" else docs
+        problems += kind_problems
+    refs = Refs.load(session)
+    for kind in KINDS:
+        _announce(refs, kind, parsed[kind.name])
+    for kind in KINDS:
+        for doc in parsed[kind.name]:
+            problems += reference_problems(kind, doc, refs)
+    problems += _cycle_problems(session, parsed["procedure"])
+    if problems:
+        raise DocumentError(problems)
+
+    report = LoadReport()
+    for kind in KINDS:
+        created, changed, unchanged = [], [], 0
+        for doc in parsed[kind.name]:
+            row = session.scalars(select(kind.table).where(kind.table.slug == doc.slug)).first()  # type: ignore[attr-defined]
+            if row is None:
+                created.append(doc.slug)
+            elif read_document(session, kind, row) == doc.model_dump(mode="json"):
+                unchanged += 1
+                continue
+            else:
+                changed.append(doc.slug)
+            write_document(session, kind, doc, refs, row)
+        report.created[kind.file], report.changed[kind.file] = created, changed
+        report.unchanged[kind.file] = unchanged
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+    return report
+
+
+def export(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every entity as documents in the seed format, ordered by slug."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind in KINDS:
+        rows = session.scalars(select(kind.table).order_by(kind.table.slug)).all()  # type: ignore[attr-defined]
+        out[kind.file] = [read_document(session, kind, row) for row in rows]
+    return out
+
+
+def load_seed(session: Session, directory: Path = SEED_DIR) -> LoadReport:
+    return load(session, read_seed_files(directory))

@@ -1,0 +1,113 @@
+"""Test fixtures: one migrated, seeded database per run; every test rolls back what it wrote.
+
+The database comes from one variable, SKINKB_TEST_DATABASE_URL: unset means a fresh SQLite
+file; a postgresql+psycopg:// URL runs the same tests on PostgreSQL, in a schema of their own.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from api import migrations
+from api.db import get_session, is_sqlite, make_engine
+from api.main import app
+from seed_data.loader import load_seed
+
+TEST_DATABASE_URL = os.environ.get("SKINKB_TEST_DATABASE_URL", "")
+
+
+def _fresh_database(tmp_dir: Path, name: str) -> tuple[str, Engine | None]:
+    """A URL of an empty database: a new SQLite file, or a new PostgreSQL schema."""
+    if not TEST_DATABASE_URL or is_sqlite(TEST_DATABASE_URL):
+        return f"sqlite:///{tmp_dir / f'{name}.db'}", None
+    schema = f"t_{name}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), admin
+
+
+def _drop_schema(admin: Engine | None, url: str) -> None:
+    if admin is None:
+        return
+    schema = make_url(url).query["options"].split("=", 1)[1]  # type: ignore[union-attr]
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database nothing has touched, for tests of migrations and of the command line."""
+    url, admin = _fresh_database(tmp_path, "empty")
+    yield url
+    _drop_schema(admin, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, admin = _fresh_database(tmp_path_factory.mktemp("db"), "kb")
+    migrations.upgrade(url)
+    yield url
+    _drop_schema(admin, url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if is_sqlite(database_url):
+        # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN.
+        @event.listens_for(engine, "connect")
+        def _autocommit_driver(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
+
+    with Session(engine) as session:
+        load_seed(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    app.dependency_overrides[get_session] = lambda: session
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def count_statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements executed while the test runs, in order."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)

@@ -1,0 +1,28 @@
+"""The alembic migrations are the only way the schema is made: up to head and back to base."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from api import migrations
+from api.db import make_engine
+
+
+def test_upgrade_to_head_then_downgrade_to_base(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    try:
+        migrations.upgrade(empty_database_url)
+        assert migrations.current_revision(engine) == migrations.head_revision()
+        tables = set(inspect(engine).get_table_names())
+        assert set(SQLModel.metadata.tables) <= tables
+
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        assert diff == [], f"models and migrations disagree: {diff}"
+
+        migrations.downgrade(empty_database_url)
+        assert migrations.current_revision(engine) is None
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
