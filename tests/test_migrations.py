@@ -26,3 +26,11 @@ def test_upgrade_to_head_then_downgrade_to_base(empty_database_url: str) -> None
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_runs_on_the_database_it_was_asked_for(database_url: str) -> None:
+    """A PostgreSQL run must really be on PostgreSQL, never a silent fallback."""
+    from tests.conftest import TEST_DATABASE_URL
+
+    wanted = "sqlite" if not TEST_DATABASE_URL else make_engine(TEST_DATABASE_URL).dialect.name
+    assert make_engine(database_url).dialect.name == wanted

@@ -1,0 +1,26 @@
+# Build stage: a wheel-free virtualenv with the runtime dependencies only.
+FROM python:3.11-slim AS build
+WORKDIR /app
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY models ./models
+COPY seed_data ./seed_data
+COPY alembic ./alembic
+RUN pip install --no-cache-dir -e .
+
+# Runtime stage: the virtualenv and the source, run as an unprivileged user.
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 skinkb
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+RUN mkdir -p /data && chown skinkb /data
+USER skinkb
+ENV PATH=/opt/venv/bin:$PATH \
+    SKINKB_DATABASE_URL=sqlite:////data/skinkb.db \
+    SKINKB_WORKERS=2
+EXPOSE 8000
+# `skinkb serve` migrates to head (and seeds an empty database) before serving.
+CMD ["sh", "-c", "skinkb serve --host 0.0.0.0 --port 8000 --workers ${SKINKB_WORKERS}"]

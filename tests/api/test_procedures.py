@@ -1,0 +1,172 @@
+"""/v1/procedures and the relation queries hanging off a procedure."""
+
+from fastapi.testclient import TestClient
+
+ROLLER = "at-home-derma-roller"
+PEN = "in-office-microneedling-pen"
+GENERAL = "scalp-microneedling"
+
+
+class TestListProcedures:
+    def test_lists_the_hierarchy(self, client: TestClient) -> None:
+        body = client.get("/v1/procedures").json()
+        assert body["total"] == 9
+        by_slug = {p["slug"]: p for p in body["items"]}
+        assert by_slug[GENERAL]["parent"] is None
+        assert by_slug[ROLLER]["parent"] == GENERAL
+        assert by_slug["microneedling-with-prp"]["kind"] == "combination"
+
+    def test_needle_lengths_per_source(self, client: TestClient) -> None:
+        by_slug = {p["slug"]: p for p in client.get("/v1/procedures").json()["items"]}
+        assert (
+            by_slug[ROLLER]["needle_length_min_mm"],
+            by_slug[ROLLER]["needle_length_max_mm"],
+        ) == (0.1, 0.1)
+        assert by_slug[PEN]["needle_length_min_mm"] == 0.25
+        assert by_slug[PEN]["needle_length_max_mm"] == 3.0
+
+    def test_filter_by_setting(self, client: TestClient) -> None:
+        items = client.get("/v1/procedures", params={"setting": "at-home"}).json()["items"]
+        assert {p["slug"] for p in items} >= {ROLLER, "at-home-dermapen"}
+        assert all(p["setting"] == "at-home" for p in items)
+
+    def test_filter_by_parent_and_kind(self, client: TestClient) -> None:
+        items = client.get("/v1/procedures", params={"parent": GENERAL, "kind": "variant"}).json()[
+            "items"
+        ]
+        assert {p["slug"] for p in items} == {ROLLER, PEN, "at-home-dermapen"}
+
+    def test_filter_by_source(self, client: TestClient) -> None:
+        items = client.get(
+            "/v1/procedures", params={"source": "microneedling-of-the-scalp"}
+        ).json()["items"]
+        assert "microneedling-before-low-level-laser-therapy" in {p["slug"] for p in items}
+        assert ROLLER not in {p["slug"] for p in items}
+
+    def test_bad_setting_is_422_naming_it(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures", params={"setting": "spa"})
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["loc"] == ["query", "setting"]
+
+    def test_unknown_parent_is_422_naming_it(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures", params={"parent": "nope"})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "parent"]
+
+    def test_pages_follow_next_links_to_the_end(self, client: TestClient) -> None:
+        seen, url = [], "/v1/procedures?limit=2"
+        while url:
+            body = client.get(url).json()
+            assert len(body["items"]) <= 2 and body["total"] == 9
+            seen += [p["slug"] for p in body["items"]]
+            url = body["next"]
+        assert len(seen) == 9 and seen == sorted(seen)
+
+    def test_forged_cursor_is_422(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures", params={"cursor": "%%%"})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+class TestGetProcedure:
+    def test_protocol_steps_in_order_each_cited(self, client: TestClient) -> None:
+        body = client.get(f"/v1/procedures/{PEN}").json()
+        protocol = [s for s in body["steps"] if s["kind"] == "protocol"]
+        assert len(protocol) == 6
+        assert [s["position"] for s in body["steps"]] == sorted(
+            s["position"] for s in body["steps"]
+        )
+        assert all(s["citations"] for s in body["steps"])
+        assert "anesthetic" in protocol[0]["text"].lower()
+
+    def test_lineage_variants_and_citations(self, client: TestClient) -> None:
+        general = client.get(f"/v1/procedures/{GENERAL}").json()
+        assert {ROLLER, PEN, "microneedling-with-minoxidil"} <= set(general["variants"])
+        roller = client.get(f"/v1/procedures/{ROLLER}").json()
+        assert roller["lineage"] == [GENERAL]
+        assert roller["needle_lengths"][0]["citations"][0]["excerpt"].startswith(
+            "At-home rollers are only 0.1"
+        )
+        assert {c["about"] for c in roller["citations"]} >= {"setting", "frequency"}
+
+    def test_unknown_slug_is_404_problem(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures/no-such-thing")
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["status"] == 404
+
+
+class TestProcedureSideEffects:
+    def test_includes_inherited(self, client: TestClient) -> None:
+        body = client.get(f"/v1/procedures/{ROLLER}/side-effects").json()
+        rows = body["items"]
+        direct = {r["slug"] for r in rows if r["inherited_from"] is None}
+        inherited = {r["slug"] for r in rows if r["inherited_from"] == GENERAL}
+        assert "redness" in direct
+        assert {"bleeding", "swollen-lymph-nodes", "pigment-changes"} <= inherited
+        assert body["total"] == len(rows)
+        assert all(r["citations"] and r["citations"][0]["excerpt"] for r in rows)
+        # direct rows come first
+        kinds = [r["inherited_from"] is None for r in rows]
+        assert kinds == sorted(kinds, reverse=True)
+
+    def test_inherited_false_leaves_them_out(self, client: TestClient) -> None:
+        rows = client.get(
+            f"/v1/procedures/{ROLLER}/side-effects", params={"inherited": "false"}
+        ).json()["items"]
+        assert rows and all(r["inherited_from"] is None and r["procedure"] == ROLLER for r in rows)
+
+    def test_general_procedure_has_nothing_inherited(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{GENERAL}/side-effects").json()["items"]
+        assert len(rows) >= 12 and all(r["inherited_from"] is None for r in rows)
+
+    def test_costs_a_fixed_number_of_statements(
+        self, client: TestClient, count_statements: list[str]
+    ) -> None:
+        client.get(f"/v1/procedures/{GENERAL}/side-effects")
+        many = len(count_statements)
+        count_statements.clear()
+        client.get("/v1/procedures/at-home-dermapen/side-effects?inherited=false")
+        assert len(count_statements) == many <= 3
+
+    def test_unknown_slug_is_404(self, client: TestClient) -> None:
+        assert client.get("/v1/procedures/nope/side-effects").status_code == 404
+
+
+class TestProcedureContraindications:
+    def test_levels_distinguish_avoid_and_consult(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{ROLLER}/contraindications").json()["items"]
+        assert {r["level"] for r in rows} == {"avoid", "consult"}
+        avoid = client.get(f"/v1/procedures/{ROLLER}/contraindications?level=avoid").json()["items"]
+        assert avoid and all(r["level"] == "avoid" for r in avoid)
+        assert "pregnancy-or-breastfeeding" in {r["slug"] for r in avoid}
+
+
+class TestProcedureIngredients:
+    def test_pen_protocol_ingredients_with_roles(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{PEN}/ingredients").json()["items"]
+        roles = {(r["slug"], r["role"]) for r in rows}
+        assert ("povidone-iodine", "skin-antisepsis") in roles
+        assert any(role == "numbing" for _, role in roles)
+        assert any(role == "infection-prevention" for _, role in roles)
+
+    def test_role_filter(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{GENERAL}/ingredients?role=avoid-afterwards").json()[
+            "items"
+        ]
+        assert {"retinols", "glycolic-acid"} <= {r["slug"] for r in rows}
+
+
+class TestProcedureQuotesAndConditions:
+    def test_roller_quotes_include_inherited(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{ROLLER}/quotes").json()["items"]
+        assert "goldstein-at-home-roller-depth" in {
+            q["slug"] for q in rows if q["inherited_from"] is None
+        }
+        assert any(q["inherited_from"] == GENERAL for q in rows)
+        assert all(q["citations"][0]["excerpt"] == q["text"] for q in rows)
+
+    def test_conditions_of_general(self, client: TestClient) -> None:
+        rows = client.get(f"/v1/procedures/{GENERAL}/conditions").json()["items"]
+        assert {"androgenetic-alopecia", "alopecia-areata"} <= {r["slug"] for r in rows}

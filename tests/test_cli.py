@@ -1,0 +1,95 @@
+"""The `skinkb` command as a newcomer runs it: serve on an empty database, seed, export."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from seed_data.loader import read_seed_files
+
+SKINKB = [sys.executable, "-m", "api.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SKINKB_DATABASE_URL": url}
+    return subprocess.run(
+        [*SKINKB, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_migrates_and_seeds_an_empty_database(empty_database_url: str) -> None:
+    port = free_port()
+    env = {**os.environ, "SKINKB_DATABASE_URL": empty_database_url}
+    server = subprocess.Popen(
+        [*SKINKB, "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.2)
+        body = httpx.get(
+            f"http://127.0.0.1:{port}/v1/procedures/at-home-derma-roller/side-effects"
+        ).json()
+        assert any(r["slug"] == "redness" for r in body["items"])
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_seed_twice_then_export_round_trips(empty_database_url: str, tmp_path: Path) -> None:
+    first = run(["seed"], empty_database_url)
+    assert first.returncode == 0, first.stderr
+    assert len(json.loads(first.stdout)["created"]["quotes"]) == 24
+    again = run(["seed"], empty_database_url)
+    report = json.loads(again.stdout)
+    assert not any(report["created"].values()) and not any(report["changed"].values())
+
+    exported = run(["export", "--directory", str(tmp_path)], empty_database_url)
+    assert exported.returncode == 0, exported.stderr
+    for name, docs in read_seed_files().items():
+        written = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        assert sorted(d["slug"] for d in written) == sorted(d["slug"] for d in docs)
+    assert run(["seed", "--directory", str(tmp_path)], empty_database_url).returncode == 0
+
+
+def test_seed_refuses_bad_data_and_says_which_entry(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    data = read_seed_files()
+    data["quotes"][0]["text"] = "Words nobody said."
+    for name, docs in data.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(docs), encoding="utf-8")
+    refused = run(["seed", "--directory", str(tmp_path)], empty_database_url)
+    assert refused.returncode == 1
+    assert data["quotes"][0]["slug"] in refused.stderr and "verbatim" in refused.stderr
+    exported = json.loads(run(["export"], empty_database_url).stdout)
+    assert all(docs == [] for docs in exported.values())
+
+
+def test_db_upgrade(empty_database_url: str) -> None:
+    assert run(["db", "upgrade"], empty_database_url).returncode == 0
+    assert run(["db", "downgrade"], empty_database_url).returncode == 0
