@@ -31,14 +31,16 @@ def _fresh_database(tmp_dir: Path, name: str) -> tuple[str, Engine | None]:
     admin = make_engine(TEST_DATABASE_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(TEST_DATABASE_URL).update_query_dict(
+        {"options": f"-csearch_path={schema},public"}
+    )
     return url.render_as_string(hide_password=False), admin
 
 
 def _drop_schema(admin: Engine | None, url: str) -> None:
     if admin is None:
         return
-    schema = make_url(url).query["options"].split("=", 1)[1]  # type: ignore[union-attr]
+    schema = make_url(url).query["options"].split("=", 1)[1].split(",")[0]  # type: ignore[union-attr]
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
