@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api import migrations
 from api.db import get_engine
+from api.middleware import configure_logging
 from api.store import DocumentError
 
 log = logging.getLogger("skinkb")
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         access_log=args.access_log,
-        log_level="info",
+        log_config=None,  # keep the JSON lines of configure_logging
     )
     return 0
 
@@ -117,8 +118,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
+    # The server logs to stdout; other commands keep stdout for what they print.
+    configure_logging(sys.stdout if args.command == "serve" else sys.stderr)
     return int(args.func(args))
 
 

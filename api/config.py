@@ -15,5 +15,17 @@ class Settings(BaseSettings):
     page_size_max: int = 100
     public_base_url: str = ""
 
+    # Operations and protection (issue 6)
+    docs_enabled: bool = True
+    request_log: bool = True  # one JSON line per request on stdout
+    trusted_hosts: list[str] = ["*"]
+    max_body_bytes: int = 1_048_576
+    rate_limit_enabled: bool = True
+    rate_limit_public_per_second: float = 50.0  # per client address, public reads
+    rate_limit_public_burst: int = 200
+    rate_limit_admin_per_second: float = 5.0  # per API key, admin writes
+    rate_limit_admin_burst: int = 50
+    rate_limit_auth_failures_per_minute: int = 20  # per client address
+
 
 settings = Settings()

@@ -2,7 +2,14 @@
 
 from fastapi import APIRouter, FastAPI
 
+from api.config import settings
 from api.errors import install_error_handlers
+from api.middleware import (
+    BodySizeLimitMiddleware,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+    TrustedHostMiddleware,
+)
 from api.routes import (
     conditions,
     contraindications,
@@ -21,8 +28,21 @@ app = FastAPI(
     description="What trustworthy articles say about scalp microneedling for hair loss: "
     "procedures, side effects, contraindications, ingredients, conditions, experts and their "
     "quotes, each fact citing a verbatim excerpt of its source.",
+    docs_url="/docs" if settings.docs_enabled else None,
+    redoc_url="/redoc" if settings.docs_enabled else None,
 )
 install_error_handlers(app)
+# Added innermost first: the request context (id, log line, headers) wraps everything.
+app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+app.add_middleware(
+    RateLimitMiddleware,
+    enabled=settings.rate_limit_enabled,
+    public=(settings.rate_limit_public_per_second, settings.rate_limit_public_burst),
+    admin=(settings.rate_limit_admin_per_second, settings.rate_limit_admin_burst),
+    auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute,
+)
+app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
+app.add_middleware(RequestContextMiddleware)
 
 v1 = APIRouter(prefix="/v1")
 v1.include_router(procedures.router)

@@ -1,5 +1,6 @@
 """Run the alembic migrations from code: the only way the schema is created."""
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic.config import Config
@@ -19,6 +20,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

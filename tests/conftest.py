@@ -9,6 +9,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# The suite sends bursts from one address; rate limits have tests of their own.
+os.environ.setdefault("SKINKB_RATE_LIMIT_ENABLED", "false")
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text

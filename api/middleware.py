@@ -1,0 +1,310 @@
+"""ASGI middleware facing the internet: request ids and JSON logs, security headers, trusted
+hosts, request body limits and rate limits. Plain ASGI (no BaseHTTPMiddleware) to stay cheap."""
+
+import hashlib
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from api.config import settings
+from api.errors import PROBLEM_JSON
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+access_log = logging.getLogger("skinkb.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_DOCS_PATHS = ("/docs", "/redoc")
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+JSON_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(line, default=str)
+
+
+def configure_logging(stream: Any = sys.stdout) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (X-Request-ID in and out), security headers, and a log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = (
+            given.decode("latin-1")
+            if given and _REQUEST_ID.match(given.decode("latin-1"))
+            else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        is_docs = scope["path"].startswith(_DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
+                if not is_docs:
+                    headers.append(JSON_CSP)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if settings.request_log:
+                access_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                            "client": client_address(scope),
+                            "key_name": scope["state"].get("key_name"),
+                        }
+                    },
+                )
+
+
+class TrustedHostMiddleware:
+    """Refuses requests whose Host header is not one of the configured names (400 problem)."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = [h.lower() for h in allowed]
+        self.any = "*" in self.allowed
+
+    def _ok(self, host: str) -> bool:
+        host = host.split(":", 1)[0].lower()
+        return any(host == a or (a.startswith("*.") and host.endswith(a[1:])) for a in self.allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.any:
+            host = (_header(scope, b"host") or b"").decode("latin-1")
+            if not self._ok(host):
+                await send_problem(send, 400, "Bad Request", "Invalid host header.")
+                return
+        await self.app(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 to a request body over the limit, declared (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await send_problem(
+                send,
+                413,
+                "Content Too Large",
+                f"Request bodies are limited to {self.max_bytes} bytes.",
+            )
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_problem(
+                    send,
+                    413,
+                    "Content Too Large",
+                    f"Request bodies are limited to {self.max_bytes} bytes.",
+                )
+
+
+class TokenBuckets:
+    """Token buckets by key, least recently used forgotten beyond `size` keys."""
+
+    def __init__(self, rate: float, burst: int, size: int = 100_000) -> None:
+        self.rate, self.burst, self.size = rate, burst, size
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str, now: float) -> float:
+        """0 when a token was taken, else the seconds until one is available."""
+        tokens, last = self.buckets.pop(key, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            wait = 0.0
+        else:
+            self.buckets[key] = (tokens, now)
+            wait = (1 - tokens) / self.rate
+        if len(self.buckets) > self.size:
+            self.buckets.popitem(last=False)
+        return wait
+
+
+class RateLimitMiddleware:
+    """Per client address for public reads, per API key for admin writes, and per address for
+    failed authentications; over the limit answers 429 with Retry-After. Limits are per process."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        enabled: bool,
+        public: tuple[float, int],
+        admin: tuple[float, int],
+        auth_failures_per_minute: int,
+    ) -> None:
+        self.app = app
+        self.enabled = enabled
+        self.public = TokenBuckets(*public)
+        self.admin = TokenBuckets(*admin)
+        self.auth_failures = TokenBuckets(auth_failures_per_minute / 60, auth_failures_per_minute)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        now = time.monotonic()
+        address = client_address(scope)
+        authorization = _header(scope, b"authorization")
+        if authorization is not None:
+            # An address that keeps failing authentication waits before it may try again.
+            bucket = self.auth_failures.buckets.get(address)
+            if (
+                bucket is not None
+                and min(
+                    self.auth_failures.burst,
+                    bucket[0] + (now - bucket[1]) * self.auth_failures.rate,
+                )
+                < 1
+            ):
+                await self._too_many(send, (1 - bucket[0]) / self.auth_failures.rate)
+                return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            wait = self.public.take(address, now)
+        else:
+            # Keyed by a digest of the credential, never the credential itself.
+            key = hashlib.sha256(authorization or address.encode()).hexdigest()
+            wait = self.admin.take(key, now)
+        if wait:
+            await self._too_many(send, wait)
+            return
+
+        async def watch_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.auth_failures.take(address, time.monotonic())
+            await send(message)
+
+        await self.app(scope, receive, watch_send)
+
+    @staticmethod
+    async def _too_many(send: Send, wait: float) -> None:
+        retry_after = str(max(1, int(wait + 0.999))).encode()
+        await send_problem(
+            send,
+            429,
+            "Too Many Requests",
+            "Rate limit exceeded; retry later.",
+            [(b"retry-after", retry_after)],
+        )

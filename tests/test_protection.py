@@ -1,0 +1,140 @@
+"""What faces the internet: request ids, security headers, body limits, rate limits, hosts."""
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import app
+from api.middleware import (
+    BodySizeLimitMiddleware,
+    JsonFormatter,
+    RateLimitMiddleware,
+    TrustedHostMiddleware,
+)
+
+
+async def echo_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    """A tiny ASGI app that reads the whole body and answers 200 with its length."""
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    status = 401 if scope["path"] == "/deny" else 200
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+class TestRequestContext:
+    def test_security_headers_on_success_and_problem(self, client: TestClient) -> None:
+        for response in (client.get("/v1/procedures"), client.get("/v1/procedures/nope")):
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["referrer-policy"] == "no-referrer"
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+
+    def test_request_id_is_echoed_or_made(self, client: TestClient) -> None:
+        assert (
+            client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+            == "abc-123"
+        )
+        made = client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"]
+        assert made != "bad id\n" and len(made) == 32
+
+    def test_one_json_log_line_per_request(
+        self, client: TestClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="skinkb.access"):
+            client.get("/v1/sources", headers={"X-Request-ID": "trace-me"})
+        record = next(
+            r for r in caplog.records if getattr(r, "fields", {}).get("request_id") == "trace-me"
+        )
+        line = json.loads(JsonFormatter().format(record))
+        assert line["status"] == 200 and line["path"] == "/v1/sources" and line["duration_ms"] >= 0
+        assert "authorization" not in json.dumps(line).lower()
+
+
+class TestBodyLimit:
+    @pytest.fixture
+    def limited(self) -> TestClient:
+        return TestClient(BodySizeLimitMiddleware(echo_app, max_bytes=10))  # type: ignore[arg-type]
+
+    def test_declared_length_over_limit_is_413(self, limited: TestClient) -> None:
+        r = limited.post("/", content=b"x" * 11)
+        assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+    def test_chunked_body_over_limit_is_413(self, limited: TestClient) -> None:
+        def chunks() -> Iterator[bytes]:
+            for _ in range(5):
+                yield b"xxxx"
+
+        r = limited.post("/", content=chunks())
+        assert r.status_code == 413
+
+    def test_within_limit_passes(self, limited: TestClient) -> None:
+        assert limited.post("/", content=b"x" * 10).text == "10"
+
+
+class TestRateLimit:
+    def make(self, **kw) -> TestClient:  # type: ignore[no-untyped-def]
+        limits = {
+            "enabled": True,
+            "public": (1.0, 3),
+            "admin": (1.0, 2),
+            "auth_failures_per_minute": 2,
+        } | kw
+        return TestClient(RateLimitMiddleware(echo_app, **limits))  # type: ignore[arg-type]
+
+    def test_public_reads_per_address_then_429_with_retry_after(self) -> None:
+        client = self.make()
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 200]
+        r = client.get("/")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert r.headers["content-type"] == "application/problem+json"
+
+    def test_writes_are_limited_per_key(self) -> None:
+        client = self.make()
+        a = {"Authorization": "Bearer key-a"}
+        assert [client.post("/", headers=a).status_code for _ in range(3)] == [200, 200, 429]
+        assert client.post("/", headers={"Authorization": "Bearer key-b"}).status_code == 200
+
+    def test_failed_authentications_are_limited(self) -> None:
+        client = self.make()
+        bad = {"Authorization": "Bearer wrong"}
+        assert [client.get("/deny", headers=bad).status_code for _ in range(2)] == [401, 401]
+        assert client.get("/deny", headers=bad).status_code == 429
+
+    def test_disabled_lets_everything_through(self) -> None:
+        client = self.make(enabled=False)
+        assert {client.get("/").status_code for _ in range(10)} == {200}
+
+
+class TestTrustedHosts:
+    def test_unknown_host_is_400(self) -> None:
+        client = TestClient(TrustedHostMiddleware(echo_app, ["api.example.org", "*.example.net"]))  # type: ignore[arg-type]
+        assert client.get("http://api.example.org/").status_code == 200
+        assert client.get("http://a.example.net/").status_code == 200
+        r = client.get("http://evil.test/")
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+
+
+class TestServerErrors:
+    def test_500_is_problem_without_trace(self, client: TestClient) -> None:
+        @app.get("/boom-for-test", include_in_schema=False)
+        def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        try:
+            r = client.get("/boom-for-test")
+        finally:
+            app.router.routes.pop()
+        assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+        assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+def test_readyz_reports_head(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+    assert body["status"] == "ready" and body["schema"]
