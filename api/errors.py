@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -15,7 +15,9 @@ log = logging.getLogger("skinkb")
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; some problems add members of their own (`current_version`)."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str = "about:blank"
     title: str
@@ -29,15 +31,59 @@ class AppError(Exception):
     status = 500
     title = "Internal Server Error"
 
-    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **members: Any,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
+        self.members = members
 
 
 class NotFound(AppError):
     status = 404
     title = "Not Found"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="skinkb"'})
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    title = "Precondition Failed"
+
+
+class PreconditionRequired(AppError):
+    status = 428
+    title = "Precondition Required"
+
+
+class Unprocessable(AppError):
+    """The request body is well-formed JSON but says something the knowledge base refuses."""
+
+    status = 422
+    title = "Unprocessable Content"
 
 
 class InvalidParameter(AppError):
@@ -59,9 +105,15 @@ def problem_response(
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body = Problem(
-        title=title, status=status, detail=detail, instance=request.url.path, errors=errors
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+        **(members or {}),
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -81,7 +133,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem_response(request, exc.status, exc.title, exc.detail, exc.errors)
+    return problem_response(
+        request, exc.status, exc.title, exc.detail, exc.errors, exc.headers, exc.members
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

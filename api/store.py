@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session, SQLModel
 
 from api.citations import is_verbatim
@@ -85,18 +85,26 @@ TABLES: dict[str, type[SQLModel]] = {
 # --- citations ---------------------------------------------------------------------------
 
 
-def citation_problems(where: str, citations: Iterable[CitationIn], refs: Refs) -> list[str]:
-    problems = []
-    for i, c in enumerate(citations, 1):
+# An issue names the field of a document it is about (a pydantic-style location) and what is wrong.
+Issue = tuple[tuple[str | int, ...], str]
+
+
+def citation_issues(
+    loc: tuple[str | int, ...], citations: Iterable[CitationIn], refs: Refs
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for i, c in enumerate(citations):
         text = refs.source_texts.get(c.source)
         if text is None:
-            problems.append(f"{where}: citation {i} names unknown source {c.source!r}")
+            issues.append(((*loc, i, "source"), f"names unknown source {c.source!r}"))
         elif not is_verbatim(c.excerpt, text):
-            problems.append(
-                f"{where}: citation {i} excerpt is not found verbatim in source {c.source!r}: "
-                f"{c.excerpt[:80]!r}"
+            issues.append(
+                (
+                    (*loc, i, "excerpt"),
+                    f"excerpt is not found verbatim in source {c.source!r}: {c.excerpt[:80]!r}",
+                )
             )
-    return problems
+    return issues
 
 
 def write_citations(
@@ -181,15 +189,17 @@ class Kind:
     read_extra: Callable[[Session, Any, dict[str, Any]], None] | None = None
 
 
-def _problems_of_links(kind: Kind, doc: Any, refs: Refs, where: str) -> list[str]:
-    problems = []
+def _link_issues(kind: Kind, doc: Any, refs: Refs) -> list[Issue]:
+    issues: list[Issue] = []
     for link in kind.links:
-        for i, item in enumerate(getattr(doc, link.key), 1):
+        for i, item in enumerate(getattr(doc, link.key)):
             target = getattr(item, link.target)
             if target not in refs.ids[link.target]:
-                problems.append(f"{where}: {link.key}[{i}] names unknown {link.target} {target!r}")
-            problems += citation_problems(f"{where}: {link.key}[{i}]", item.citations, refs)
-    return problems
+                issues.append(
+                    ((link.key, i, link.target), f"names unknown {link.target} {target!r}")
+                )
+            issues += citation_issues((link.key, i, "citations"), item.citations, refs)
+    return issues
 
 
 def _write_links(session: Session, kind: Kind, row: Any, doc: Any, refs: Refs) -> None:
@@ -286,16 +296,16 @@ def _read_procedure(session: Session, row: Any, doc: dict[str, Any]) -> None:
     doc["steps"] = [{"kind": s.kind, "text": s.text, "citations": cites[s.id]} for s in steps]  # type: ignore[index]
 
 
-def _procedure_problems(doc: Any, refs: Refs, where: str) -> list[str]:
-    problems = citation_problems(f"{where}: citations", doc.citations, refs)
+def _procedure_issues(doc: Any, refs: Refs) -> list[Issue]:
+    issues = citation_issues(("citations",), doc.citations, refs)
     for key in ("needle_lengths", "steps"):
-        for i, item in enumerate(getattr(doc, key), 1):
-            problems += citation_problems(f"{where}: {key}[{i}]", item.citations, refs)
+        for i, item in enumerate(getattr(doc, key)):
+            issues += citation_issues((key, i, "citations"), item.citations, refs)
     if doc.parent is not None and doc.parent not in refs.ids["procedure"]:
-        problems.append(f"{where}: parent names unknown procedure {doc.parent!r}")
+        issues.append((("parent",), f"names unknown procedure {doc.parent!r}"))
     if doc.parent == doc.slug:
-        problems.append(f"{where}: a procedure cannot be its own parent")
-    return problems
+        issues.append((("parent",), "a procedure cannot be its own parent"))
+    return issues
 
 
 def _write_quote(session: Session, row: Any, doc: Any, refs: Refs) -> None:
@@ -317,21 +327,21 @@ def _read_quote(session: Session, row: Any, doc: dict[str, Any]) -> None:
     )
 
 
-def _quote_problems(doc: Any, refs: Refs, where: str) -> list[str]:
-    problems = []
+def _quote_issues(doc: Any, refs: Refs) -> list[Issue]:
+    issues: list[Issue] = []
     if doc.expert not in refs.ids["expert"]:
-        problems.append(f"{where}: names unknown expert {doc.expert!r}")
+        issues.append((("expert",), f"names unknown expert {doc.expert!r}"))
     text = refs.source_texts.get(doc.source)
     if text is None:
-        problems.append(f"{where}: names unknown source {doc.source!r}")
+        issues.append((("source",), f"names unknown source {doc.source!r}"))
     elif not is_verbatim(doc.text, text):
-        problems.append(f"{where}: quote text is not found verbatim in source {doc.source!r}")
-    problems += [
-        f"{where}: procedures names unknown procedure {p!r}"
-        for p in doc.procedures
+        issues.append((("text",), f"quote text is not found verbatim in source {doc.source!r}"))
+    issues += [
+        (("procedures", i), f"names unknown procedure {p!r}")
+        for i, p in enumerate(doc.procedures)
         if p not in refs.ids["procedure"]
     ]
-    return problems
+    return issues
 
 
 _TERM = ("slug", "name", "aliases", "description")
@@ -437,13 +447,12 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 KIND_BY_FILE = {k.file: k for k in KINDS}
+KIND_BY_NAME = {k.name: k for k in KINDS}
 
-_EXTRA_PROBLEMS: dict[str, Callable[[Any, Refs, str], list[str]]] = {
-    "expert": lambda doc, refs, where: citation_problems(
-        f"{where}: citations", doc.citations, refs
-    ),
-    "procedure": _procedure_problems,
-    "quote": _quote_problems,
+_EXTRA_ISSUES: dict[str, Callable[[Any, Refs], list[Issue]]] = {
+    "expert": lambda doc, refs: citation_issues(("citations",), doc.citations, refs),
+    "procedure": _procedure_issues,
+    "quote": _quote_issues,
 }
 
 
@@ -460,16 +469,29 @@ def read_document(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
 
 
 def write_document(
-    session: Session, kind: Kind, doc: Any, refs: Refs, row: Any | None = None
+    session: Session,
+    kind: Kind,
+    doc: Any,
+    refs: Refs,
+    row: Any | None = None,
+    *,
+    bump_version: bool = True,
+    status: str | None = None,
 ) -> Any:
-    """Create or overwrite one entity with its links and citations; the caller commits."""
+    """Create or overwrite one entity with its links and citations; the caller commits.
+
+    `bump_version=False` when the caller has already claimed the next version (`claim_version`).
+    """
     values = {name: getattr(doc, name) for name in kind.columns} | kind.derive(doc, refs)
+    if status is not None:
+        values["status"] = status
     if row is None:
         row = kind.table(**values)
     else:
         for name, value in values.items():
             setattr(row, name, value)
-        row.version += 1
+        if bump_version:
+            row.version += 1
         row.updated_at = utcnow()
     session.add(row)
     session.flush()
@@ -503,12 +525,20 @@ def parse_documents(kind: Kind, raw: list[Any]) -> tuple[list[Any], list[str]]:
     return docs, problems
 
 
+def reference_issues(kind: Kind, doc: Any, refs: Refs) -> list[Issue]:
+    """What in a valid document points at nothing, or cites what its source does not say."""
+    issues = _link_issues(kind, doc, refs)
+    if kind.name in _EXTRA_ISSUES:
+        issues += _EXTRA_ISSUES[kind.name](doc, refs)
+    return issues
+
+
 def reference_problems(kind: Kind, doc: Any, refs: Refs) -> list[str]:
     where = f"{kind.file} {doc.slug!r}"
-    problems = _problems_of_links(kind, doc, refs, where)
-    if kind.name in _EXTRA_PROBLEMS:
-        problems += _EXTRA_PROBLEMS[kind.name](doc, refs, where)
-    return problems
+    return [
+        f"{where}: {'.'.join(str(p) for p in loc)}: {msg}"
+        for loc, msg in reference_issues(kind, doc, refs)
+    ]
 
 
 def parents_first(docs: list[Any]) -> list[Any]:
@@ -529,3 +559,104 @@ def parents_first(docs: list[Any]) -> list[Any]:
     for doc in docs:
         place(doc, ())
     return ordered
+
+
+# --- versions, references, deletion -----------------------------------------------------------
+
+
+def claim_version(session: Session, kind: Kind, row_id: int, expected: int) -> bool:
+    """Move the entity to its next version if it is still at `expected`, in one statement.
+
+    Concurrent writers with the same expectation cannot both succeed: the UPDATE takes the row
+    (PostgreSQL) or the database (SQLite) for the rest of the transaction, and re-checks.
+    """
+    table = kind.table
+    result = session.execute(
+        update(table)
+        .where(table.id == row_id, table.version == expected)  # type: ignore[attr-defined]
+        .values(version=table.version + 1, updated_at=utcnow())  # type: ignore[attr-defined]
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def document_references(kind: Kind, doc: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every (kind, slug) a document points at: link targets, parent, expert, cited sources."""
+    refs: set[tuple[str, str]] = set()
+
+    def cite(citations: list[dict[str, Any]]) -> None:
+        refs.update(("source", c["source"]) for c in citations)
+
+    cite(doc.get("citations", []))
+    for key in ("needle_lengths", "steps"):
+        for item in doc.get(key, []):
+            cite(item["citations"])
+    for link in kind.links:
+        for item in doc.get(link.key, []):
+            refs.add((link.target, item[link.target]))
+            cite(item["citations"])
+    if kind.name == "procedure" and doc.get("parent"):
+        refs.add(("procedure", doc["parent"]))
+    if kind.name == "quote":
+        refs |= {("expert", doc["expert"]), ("source", doc["source"])}
+        refs |= {("procedure", p) for p in doc["procedures"]}
+    return refs
+
+
+def without_reference(
+    kind: Kind, doc: dict[str, Any], target: str, slug: str
+) -> dict[str, Any] | None:
+    """The document with every mention of (target, slug) taken out, or None if it cannot stand
+    without it (a quote of a deleted expert, an entry whose every own citation goes)."""
+
+    def kept(citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [c for c in citations if not (target == "source" and c["source"] == slug)]
+
+    out = dict(doc)
+    if kind.name == "quote":
+        if (target, slug) in {("expert", doc["expert"]), ("source", doc["source"])}:
+            return None
+        if target == "procedure":
+            out["procedures"] = [p for p in doc["procedures"] if p != slug]
+    if kind.name == "procedure" and target == "procedure" and doc.get("parent") == slug:
+        out["parent"] = None
+    if "citations" in doc:
+        out["citations"] = kept(doc["citations"])
+        if not out["citations"]:
+            return None
+    for key in ("needle_lengths", "steps"):
+        if key in doc:
+            items = [{**item, "citations": kept(item["citations"])} for item in doc[key]]
+            out[key] = [item for item in items if item["citations"]]
+    for link in kind.links:
+        items = [
+            {**item, "citations": kept(item["citations"])}
+            for item in doc.get(link.key, [])
+            if not (link.target == target and item[link.target] == slug)
+        ]
+        out[link.key] = [item for item in items if item["citations"]]
+    return out
+
+
+def delete_entity(session: Session, kind: Kind, row: Any) -> None:
+    """Delete one entity with what it owns: its links, children and their citations.
+
+    Links of other entities that point at it must be gone first (the caller checks).
+    """
+    for link in kind.links:
+        owner = getattr(link.table, link.owner_column)
+        ids = list(session.scalars(select(link.table.id).where(owner == row.id)).all())  # type: ignore[attr-defined]
+        drop_citations(session, link.subject_type, ids)
+        session.execute(delete(link.table).where(owner == row.id))
+    if kind.name in ("expert", "procedure"):
+        drop_citations(session, kind.name, [row.id])
+    if kind.name == "procedure":
+        for table, subject_type in ((NeedleLength, "needle_length"), (Step, "step")):
+            ids = list(session.scalars(select(table.id).where(table.procedure_id == row.id)).all())  # type: ignore[attr-defined]
+            drop_citations(session, subject_type, ids)
+            session.execute(delete(table).where(table.procedure_id == row.id))  # type: ignore[attr-defined]
+    if kind.name in ("quote", "procedure"):
+        column = QuoteProcedure.quote_id if kind.name == "quote" else QuoteProcedure.procedure_id
+        session.execute(delete(QuoteProcedure).where(column == row.id))  # type: ignore[arg-type]
+    session.delete(row)
+    session.flush()

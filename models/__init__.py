@@ -1,23 +1,32 @@
-"""Every table of the knowledge base, so `SQLModel.metadata` knows them all."""
+"""Every table of the knowledge base and of its editing, so `SQLModel.metadata` knows them all."""
 
+from models.api_key import ApiKey, ServerSecret
+from models.audit import AuditEvent
 from models.base import Citation, Status
 from models.condition import Condition, ProcedureCondition
 from models.contraindication import Contraindication, ProcedureContraindication
 from models.expert import Expert
+from models.idempotency import IdempotentResponse
 from models.ingredient import Ingredient, ProcedureIngredient
+from models.pending_edit import PendingEdit
 from models.procedure import NeedleLength, Procedure, Step
 from models.quote import Quote, QuoteProcedure
+from models.revision import Revision
 from models.side_effect import IngredientSideEffect, ProcedureSideEffect, SideEffect
 from models.source import Source
 
 __all__ = [
+    "ApiKey",
+    "AuditEvent",
     "Citation",
     "Condition",
     "Contraindication",
     "Expert",
+    "IdempotentResponse",
     "Ingredient",
     "IngredientSideEffect",
     "NeedleLength",
+    "PendingEdit",
     "Procedure",
     "ProcedureCondition",
     "ProcedureContraindication",
@@ -25,6 +34,8 @@ __all__ = [
     "ProcedureSideEffect",
     "Quote",
     "QuoteProcedure",
+    "Revision",
+    "ServerSecret",
     "SideEffect",
     "Source",
     "Status",

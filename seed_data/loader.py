@@ -4,6 +4,7 @@ Upserts by slug: a document equal to what is stored changes nothing, so loading 
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,19 @@ class LoadReport:
     created: dict[str, list[str]] = field(default_factory=dict)
     changed: dict[str, list[str]] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def is_noop(self) -> bool:
         return not any(self.created.values()) and not any(self.changed.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "changed": self.changed, "unchanged": self.unchanged}
+        return {
+            "created": self.created,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+        }
 
 
 def read_seed_files(directory: Path = SEED_DIR) -> dict[str, list[Any]]:
@@ -77,8 +84,22 @@ def _cycle_problems(session: Session, docs: list[Any]) -> list[str]:
     return problems
 
 
-def load(session: Session, data: dict[str, list[Any]], *, dry_run: bool = False) -> LoadReport:
-    """Validate every document, then write them in one transaction; DocumentError if any is bad."""
+# Called for every entity written: kind, row, the document before (None if new), and after.
+OnWrite = Callable[[Kind, Any, dict[str, Any] | None, dict[str, Any]], None]
+
+
+def load(
+    session: Session,
+    data: dict[str, list[Any]],
+    *,
+    dry_run: bool = False,
+    on_write: OnWrite | None = None,
+    commit: bool = True,
+) -> LoadReport:
+    """Validate every document, then write them in one transaction; DocumentError if any is bad.
+
+    A dry run writes nothing and reports what would be created and changed, and what is refused.
+    """
     unknown = sorted(set(data) - {k.file for k in KINDS})
     problems = [f"unknown collection {name!r}" for name in unknown]
     parsed: dict[str, list[Any]] = {}
@@ -89,31 +110,38 @@ def load(session: Session, data: dict[str, list[Any]], *, dry_run: bool = False)
     refs = Refs.load(session)
     for kind in KINDS:
         _announce(refs, kind, parsed[kind.name])
+    refused: set[tuple[str, str]] = set()
     for kind in KINDS:
         for doc in parsed[kind.name]:
-            problems += reference_problems(kind, doc, refs)
+            doc_problems = reference_problems(kind, doc, refs)
+            if doc_problems:
+                refused.add((kind.name, doc.slug))
+            problems += doc_problems
     problems += _cycle_problems(session, parsed["procedure"])
-    if problems:
+    if problems and not dry_run:
         raise DocumentError(problems)
 
-    report = LoadReport()
+    report = LoadReport(refused=problems)
     for kind in KINDS:
         created, changed, unchanged = [], [], 0
         for doc in parsed[kind.name]:
+            if (kind.name, doc.slug) in refused:
+                continue
             row = session.scalars(select(kind.table).where(kind.table.slug == doc.slug)).first()  # type: ignore[attr-defined]
-            if row is None:
-                created.append(doc.slug)
-            elif read_document(session, kind, row) == doc.model_dump(mode="json"):
+            after = doc.model_dump(mode="json")
+            before = None if row is None else read_document(session, kind, row)
+            if before == after:
                 unchanged += 1
                 continue
-            else:
-                changed.append(doc.slug)
-            write_document(session, kind, doc, refs, row)
+            (created if row is None else changed).append(doc.slug)
+            if dry_run:
+                continue
+            row = write_document(session, kind, doc, refs, row)
+            if on_write is not None:
+                on_write(kind, row, before, after)
         report.created[kind.file], report.changed[kind.file] = created, changed
         report.unchanged[kind.file] = unchanged
-    if dry_run:
-        session.rollback()
-    else:
+    if commit and not dry_run:
         session.commit()
     return report
 
