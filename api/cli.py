@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from api import migrations
-from api.db import get_engine
+from api.db import get_engine, get_write_engine
 from api.middleware import configure_logging
 from api.store import DocumentError
 
@@ -29,7 +29,7 @@ def prepare_database() -> None:
     engine = get_engine()
     if migrations.current_revision(engine) != migrations.head_revision():
         migrations.upgrade(_url())
-    with Session(engine) as session:
+    with Session(get_write_engine()) as session:
         if not session.scalar(select(func.count()).select_from(Source)):
             report = load_seed(session)
             log.info("loaded seed data: %s", {k: len(v) for k, v in report.created.items()})
@@ -62,7 +62,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from seed_data.loader import SEED_DIR, load_seed
 
     migrations.upgrade(_url())
-    with Session(get_engine()) as session:
+    with Session(get_write_engine()) as session:
         try:
             report = load_seed(session, Path(args.directory) if args.directory else SEED_DIR)
         except DocumentError as exc:

@@ -4,24 +4,36 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, event
+from fastapi import Request
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 from api.config import settings
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the driver, opens transactions (see _on_sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then writes
+    # cannot wait for the lock (the busy timeout does not apply to lock upgrades) and fails.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -36,7 +48,8 @@ def make_engine(url: str | None = None) -> Engine:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        event.listen(engine, "connect", _enable_sqlite_pragmas)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     return create_engine(
         url,
@@ -47,11 +60,23 @@ def make_engine(url: str | None = None) -> Engine:
     )
 
 
+def writer(engine: Engine) -> Engine:
+    """The same engine, its transactions taking the write lock at once on SQLite."""
+    return engine.execution_options(sqlite_immediate=True)
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     return make_engine()
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine()) as session:
+@lru_cache(maxsize=1)
+def get_write_engine() -> Engine:
+    return writer(get_engine())
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; requests that may write begin as writers."""
+    engine = get_engine() if request.method in READ_METHODS else get_write_engine()
+    with Session(engine) as session:
         yield session
