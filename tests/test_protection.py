@@ -138,3 +138,20 @@ class TestServerErrors:
 def test_readyz_reports_head(client: TestClient) -> None:
     body = client.get("/readyz").json()
     assert body["status"] == "ready" and body["schema"]
+
+
+class TestDatabaseUnavailable:
+    def test_lost_database_is_503_problem_with_retry_after(self, client: TestClient) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        @app.get("/db-gone-for-test", include_in_schema=False)
+        def gone() -> None:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+        try:
+            r = client.get("/db-gone-for-test")
+        finally:
+            app.router.routes.pop()
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "server closed" not in r.text
