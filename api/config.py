@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     page_size_default: int = 20
     page_size_max: int = 100
     public_base_url: str = ""
+    # HMAC secret for API keys; empty: the one kept in the database (migration 0002).
+    secret_key: str = ""
 
     # Operations and protection (issue 6)
     docs_enabled: bool = True

@@ -11,6 +11,7 @@ from api.middleware import (
     TrustedHostMiddleware,
 )
 from api.routes import (
+    admin,
     conditions,
     contraindications,
     experts,
@@ -21,6 +22,7 @@ from api.routes import (
     side_effects,
     sources,
 )
+from api.routes.admin.http import NoStoreForAdmin
 
 app = FastAPI(
     title="SkinKB",
@@ -32,6 +34,7 @@ app = FastAPI(
     redoc_url="/redoc" if settings.docs_enabled else None,
 )
 install_error_handlers(app)
+app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(
@@ -53,6 +56,7 @@ v1.include_router(conditions.router)
 v1.include_router(experts.router)
 v1.include_router(quotes.router)
 v1.include_router(sources.router)
+v1.include_router(admin.router)
 
 app.include_router(v1)
 app.include_router(health.router)

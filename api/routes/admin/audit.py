@@ -1,0 +1,36 @@
+"""The audit log of every write and failed authentication, newest first, for admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from api.auth import Admin
+from api.deps import SessionDep
+from api.errors import problem_responses
+from models import AuditEvent
+from models.audit import AuditPage
+
+router = APIRouter(prefix="/audit")
+
+
+@router.get("", response_model=AuditPage, responses=problem_responses(401, 403, 422))
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    key: Admin,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Events older than this id.")] = None,
+    action: Annotated[str | None, Query(max_length=40, description="e.g. auth.failed")] = None,
+) -> dict:
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    if before is not None:
+        stmt = stmt.where(AuditEvent.id < before)  # type: ignore[operator]
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    rows = list(session.scalars(stmt).all())
+    next_url = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_url = str(request.url.include_query_params(before=rows[-1].id))
+    return {"items": rows, "next": next_url}

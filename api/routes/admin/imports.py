@@ -1,0 +1,45 @@
+"""Bulk import of documents in the export format: all or nothing, or a dry run."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+
+from api import editing
+from api.auth import Publisher
+from api.deps import SessionDep
+from api.errors import problem_responses
+from api.routes.admin.http import IdempotencyDep, commit_answer
+from models.admin import ImportReport
+
+router = APIRouter()
+
+Documents = Annotated[
+    dict[str, list[dict[str, Any]]],
+    Body(description='As `skinkb export` writes it: {"procedures": [...], "sources": [...], ...}'),
+]
+
+
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    responses=problem_responses(401, 403, 422),
+    summary="Import documents: validated as a whole, written in one transaction",
+)
+def import_documents(
+    data: Documents,
+    session: SessionDep,
+    key: Publisher,
+    idem: IdempotencyDep,
+    dry_run: Annotated[
+        bool, Query(description="Report what would be created, changed and refused.")
+    ] = False,
+) -> JSONResponse:
+    if (replayed := idem.replay(session, key)) is not None:
+        return replayed
+    report = editing.import_documents(session, data, dry_run, key)
+    body = {"dry_run": dry_run, **report.as_dict()}
+    if dry_run:
+        session.rollback()
+        return commit_answer(session, body)
+    return commit_answer(session, body, actor=key, idem=idem)

@@ -1,0 +1,43 @@
+"""API keys, managed by admins: list, create (the key is shown once), revoke."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api import auth, editing
+from api.auth import Admin
+from api.deps import SessionDep
+from api.errors import problem_responses
+from api.routes.admin.http import commit_answer
+from models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+
+router = APIRouter(prefix="/keys")
+
+
+def _public(row: object) -> dict:
+    return ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(mode="json")
+
+
+@router.get("", response_model=list[ApiKeyPublic], responses=problem_responses(401, 403))
+def list_keys(session: SessionDep, key: Admin) -> list[dict]:
+    return [_public(row) for row in auth.list_keys(session)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Create an API key; the answer holds the key, which is never shown again",
+)
+def create_key(body: ApiKeyCreate, session: SessionDep, key: Admin) -> JSONResponse:
+    """No Idempotency-Key here: replaying the answer would mean keeping the key itself."""
+    new = auth.create_key(session, body.name, body.role)
+    editing.audit(session, key.name, "key.create", f"keys/{body.name}", role=body.role.value)
+    return commit_answer(session, {**_public(new.row), "key": new.key}, status=201)
+
+
+@router.delete("/{name}", response_model=ApiKeyPublic, responses=problem_responses(401, 403, 404))
+def revoke_key(name: str, session: SessionDep, key: Admin) -> JSONResponse:
+    row = auth.revoke_key(session, name)
+    editing.audit(session, key.name, "key.revoke", f"keys/{name}")
+    return commit_answer(session, _public(row))
