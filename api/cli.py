@@ -91,6 +91,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import run
+
+    return run(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skinkb", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -114,6 +120,12 @@ def parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write every entity in the seed format")
     exp.add_argument("--directory", help="write one file per collection here (default: stdout)")
     exp.set_defaults(func=cmd_export)
+
+    from bench.options import add_arguments as add_bench_arguments
+
+    bench = sub.add_parser("bench", help="measure the API under load (needs the 'bench' extra)")
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return p
 
 

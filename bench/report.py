@@ -1,0 +1,252 @@
+"""Write a run's figures: JSON, a markdown table with the issue's targets, a PNG of p99 by size."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+Rows = list[dict[str, Any]]
+
+HEADER = (
+    "| scale | links | target | endpoint | cache | workers | conns | db | req/s | p50 ms | p99 ms "
+    "| errors | peak RSS MB | CPU ms/req | × limit (a) | × Datasette (b) | note |"
+)
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _errors(r: dict[str, Any]) -> str:
+    e = r["result"]["errors"]
+    socket = e["connect"] + e["read"] + e["write"]
+    total = r["result"]["error_total"]
+    if not total:
+        return "0"
+    return f"{total} (status {e['status']}, socket {socket}, timeout {e['timeout']})"
+
+
+def table(rows: Rows) -> list[str]:
+    lines = [HEADER, _rule()]
+    for r in rows:
+        res = r["result"]
+        note = r["note"]
+        if r["status"] not in (200, 304):
+            note = f"probe status {r['status']}; {note}".rstrip("; ")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["scale"],
+                    f"{r['links']:,}" if r["links"] else "",
+                    r["target"],
+                    r["endpoint"],
+                    r["cache"],
+                    str(r["workers"]),
+                    str(r["connections"]),
+                    r["database"],
+                    _fmt(res["rps"], 0),
+                    _fmt(res["p50_ms"]),
+                    _fmt(res["p99_ms"]),
+                    _errors(r),
+                    _fmt(r["peak_rss_mb"], 0),
+                    _fmt(r["cpu_ms_per_request"]),
+                    _fmt(r["ratio_to_limit"]),
+                    _fmt(r["ratio_to_datasette"]),
+                    note,
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def _rule() -> str:
+    return "|" + "---|" * (HEADER.count("|") - 1)
+
+
+def _find(rows: Rows, **match: Any) -> list[dict[str, Any]]:
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def targets(rows: Rows, scales: list[str]) -> list[str]:
+    """Each target of the issue against this run's figures: met, not met, or not measured."""
+    out = []
+
+    def line(name: str, verdict: str | None, detail: str) -> None:
+        mark = {True: "met", False: "**not met**", None: "not measured"}[
+            None if verdict is None else verdict == "met"
+        ]
+        out.append(f"| {name} | {mark} | {detail} |")
+
+    base = {"target": "service", "database": "sqlite", "note": ""}
+    warm = [r for r in _find(rows, cache="warm", **base) if r["ratio_to_limit"] is not None]
+    if warm:
+        worst = min(warm, key=lambda r: r["ratio_to_limit"])
+        line(
+            "warm reads ≥ 80% of the limit (a)",
+            "met" if worst["ratio_to_limit"] >= 0.8 else "no",
+            f"lowest: {worst['endpoint']} at {worst['scale']}, w{worst['workers']}: "
+            f"{worst['ratio_to_limit']:.1%}; best: "
+            f"{max(r['ratio_to_limit'] for r in warm):.1%}",
+        )
+    else:
+        line("warm reads ≥ 80% of the limit (a)", None, "")
+    cold = [
+        r
+        for r in _find(rows, endpoint="relation", cache="cold", workers=1, **base)
+        if r["ratio_to_datasette"] is not None
+    ]
+    if cold:
+        worst = min(cold, key=lambda r: r["ratio_to_datasette"])
+        line(
+            "cold relation ≥ 4× Datasette (b)",
+            "met" if worst["ratio_to_datasette"] >= 4 else "no",
+            ", ".join(f"{r['scale']}: {r['ratio_to_datasette']:.2f}×" for r in cold),
+        )
+    else:
+        line("cold relation ≥ 4× Datasette (b)", None, "")
+    for endpoint in ("relation", "deep-page"):
+        found = {
+            r["scale"]: r
+            for r in _find(rows, endpoint=endpoint, cache="cold", workers=1, **base)
+            if r["connections"] > 1
+        }
+        small, big = scales[0], scales[-1]
+        if small in found and big in found and small != big:
+            ratio = found[big]["result"]["p99_ms"] / max(found[small]["result"]["p99_ms"], 1e-6)
+            line(
+                f"growth: {endpoint} p99 at {big} ≤ 1.5× {small}",
+                "met" if ratio <= 1.5 else "no",
+                f"{found[small]['result']['p99_ms']:.1f} → {found[big]['result']['p99_ms']:.1f} ms "
+                f"({ratio:.2f}×, cold, 32 connections)",
+            )
+        else:
+            line(f"growth: {endpoint} p99", None, "needs two scales")
+    search = _find(rows, endpoint="search", note="one client")
+    if search:
+        p99 = search[0]["result"]["p99_ms"]
+        line(
+            f"search p99 < 50 ms with one client at {search[0]['scale']}",
+            "met" if p99 < 50 else "no",
+            f"{p99:.1f} ms",
+        )
+    else:
+        line("search p99 < 50 ms with one client", None, "no /v1/search yet")
+    big = [r for r in rows if r["target"] == "service" and r["scale"] == scales[-1]]
+    if big:
+        peak = max(r["peak_rss_mb"] for r in big)
+        line(
+            f"peak RSS of one worker < 150 MB at {scales[-1]}",
+            "met" if peak < 150 else "no",
+            f"{peak:.0f} MB (largest over every run at that scale)",
+        )
+    for db in ("sqlite", "postgresql"):
+        runs = _find(rows, note="no-collapse", database=db)
+        if runs:
+            r = runs[0]
+            line(
+                f"no collapse: {r['connections']} connections, {r['result']['seconds']:.0f} s, "
+                f"{db}",
+                "met" if r["result"]["error_total"] == 0 and r["result"]["requests"] else "no",
+                f"{r['result']['requests']:,} requests, errors {_errors(r)}, "
+                f"p99 {r['result']['p99_ms']:.0f} ms",
+            )
+        else:
+            line(f"no collapse on {db}", None, "")
+    for target in ("limit", "service"):
+        w = {
+            r["workers"]: r
+            for r in rows
+            if r["target"] == target
+            and r["endpoint"] in ("fixed-json", "relation")
+            and r["cache"] == ("warm" if target == "limit" else "cold")
+            and r["scale"] in ("-", scales[-1])
+            and r["database"] == "sqlite"
+            and not r["note"]
+        }
+        if 1 in w and 2 in w:
+            ratio = w[2]["result"]["rps"] / max(w[1]["result"]["rps"], 1e-6)
+            line(
+                f"--workers 2 vs 1 ({target}{'' if target == 'limit' else ' relation, cold'})",
+                "met" if ratio >= 1.5 else "no",
+                f"{w[1]['result']['rps']:,.0f} → {w[2]['result']['rps']:,.0f} req/s "
+                f"({ratio:.2f}×; ≥ 1.5× taken as scaling on 2 cores shared with wrk)",
+            )
+    return ["| target | verdict | figures |", "|---|---|---|", *out]
+
+
+def markdown(meta: dict[str, Any], rows: Rows) -> str:
+    plan = meta["plan"]
+    lines = [
+        f"# SkinKB benchmark ({'quick' if plan['quick'] else 'full'} run)",
+        "",
+        f"{meta['date']}, commit {meta['commit']}; {meta['machine']}; Python {meta['python']}; "
+        f"load from {meta['load_tool']} -t{plan['threads']} -c{plan['connections']} "
+        f"-d{plan['seconds']}s on loopback (timeout 5 s); synthetic data seed {plan['seed']}; "
+        f"{meta['seconds']:.0f} s in all.",
+        "",
+        "Relation: `/v1/procedures/at-home-derma-roller/side-effects` (a seed variant; synthetic "
+        "rows never link to it, so its response is the same size at every scale). Cold: every "
+        "request a different URL (`cb=<n>`); warm: one URL. The limit (a) is a bare Starlette app "
+        "returning that response as a fixed body; Datasette (b) runs the same relation query as a "
+        "canned query on the same SQLite file. Both run on the service's uvicorn settings. "
+        f"Service environment: `{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
+        "Errors: non-2xx/3xx, socket errors and timeouts.",
+        "",
+        "## Targets of issue 5",
+        "",
+        *targets(rows, plan["scales"]),
+        "",
+        "## Every configuration",
+        "",
+        *table(rows),
+        "",
+    ]
+    if meta["notes"]:
+        lines += ["## Notes", "", *[f"- {n}" for n in meta["notes"]], ""]
+    return "\n".join(lines)
+
+
+def plot(path: Path, rows: Rows) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r["scale"] == "-" or r["workers"] != 1 or r["note"] or r["database"] != "sqlite":
+            continue
+        key = f"{r['target']} {r['endpoint']} ({r['cache']})"
+        series.setdefault(key, []).append((max(r["links"], 1), r["result"]["p99_ms"]))
+    for key, points in sorted(series.items()):
+        points.sort()
+        style = "--" if "(warm)" in key else "-"
+        ax.plot(*zip(*points, strict=True), style, marker="o", label=key)
+    for r in rows:
+        if r["target"] == "limit" and r["workers"] == 1:
+            ax.axhline(r["result"]["p99_ms"], color="grey", linestyle=":", label="limit (a)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("link rows in the knowledge base")
+    ax.set_ylabel("p99 latency, ms (32 connections)")
+    ax.set_title("p99 latency against data size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(out: Path, stem: str, meta: dict[str, Any], rows: Rows) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
+    files[0].write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    files[1].write_text(markdown(meta, rows))
+    plot(files[2], rows)
+    return files

@@ -1,0 +1,551 @@
+"""Run the benchmark: build the scales, start each server, drive it, and write the results.
+
+`python -m bench` (or `skinkb bench`) runs the full set; `--quick` runs small scales briefly.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, func, select
+
+from api.deps import encode_cursor
+from bench import datasette_app, report, synth
+from bench.load import Load, LoadResult, has_wrk, run_load
+from bench.options import DEFAULT_PG_ADMIN, add_arguments
+from bench.servers import (
+    SERVICE_ENV,
+    Server,
+    Watcher,
+    free_port,
+    skinkb_command,
+    uvicorn_command,
+)
+from models import ProcedureCondition, ProcedureContraindication, ProcedureIngredient, SideEffect
+from models import ProcedureSideEffect as PSE
+
+SLUG = "at-home-derma-roller"  # a seed variant: its relation rows include inherited ones
+SEARCH_QUERY = "itching"
+INCLUDE = "side-effects,contraindications,quotes"
+
+
+@dataclass
+class Row:
+    """One measured configuration."""
+
+    scale: str
+    links: int
+    target: str  # service, limit, datasette
+    endpoint: str
+    cache: str  # cold (every URL different) or warm (one URL)
+    workers: int
+    connections: int
+    database: str
+    path: str
+    status: int  # the status a probe request got
+    body_bytes: int
+    result: LoadResult
+    peak_rss_mb: float
+    peak_total_rss_mb: float
+    cpu_ms_per_request: float | None
+    note: str = ""
+    ratio_to_limit: float | None = None
+    ratio_to_datasette: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["result"]["error_total"] = self.result.error_total
+        return out
+
+
+@dataclass
+class Plan:
+    scales: list[str]
+    seconds: int
+    connections: int
+    threads: int
+    collapse_connections: int
+    collapse_seconds: int
+    seed: int
+    postgres: str | None  # admin URL, or None to skip
+    postgres_scale: str
+    quick: bool
+    use_wrk: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def link_rows(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sum(
+                conn.scalar(select(func.count()).select_from(t)) or 0
+                for t in (PSE, ProcedureContraindication, ProcedureIngredient, ProcedureCondition)
+            )
+    finally:
+        engine.dispose()
+
+
+def deep_cursor(url: str) -> str:
+    """The cursor of a page 90% of the way through the side effects, sorted by slug."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(SideEffect)) or 1
+            slug = conn.scalar(
+                select(SideEffect.slug).order_by(SideEffect.slug).offset(total * 9 // 10).limit(1)
+            )
+    finally:
+        engine.dispose()
+    return encode_cursor(slug or "a")
+
+
+class Bench:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.rows: list[Row] = []
+        self.skipped: list[str] = []
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+    # --- one measurement ---------------------------------------------------------------
+
+    def measure(
+        self,
+        server: Server,
+        *,
+        scale: str,
+        links: int,
+        target: str,
+        endpoint: str,
+        path: str,
+        cold: bool,
+        workers: int = 1,
+        database: str = "sqlite",
+        headers: dict[str, str] | None = None,
+        connections: int | None = None,
+        threads: int | None = None,
+        seconds: int | None = None,
+        note: str = "",
+    ) -> Row:
+        headers = headers or {}
+        probe_path = path + ("&" if "?" in path else "?") + "cb=probe" if cold else path
+        probe = httpx.get(server.base + probe_path, headers=headers, timeout=30)
+        load = Load(
+            url=server.base + path,
+            cold=cold,
+            headers=headers,
+            connections=connections or self.plan.connections,
+            threads=threads or self.plan.threads,
+            seconds=seconds or self.plan.seconds,
+        )
+        if probe.status_code >= 500:
+            note = f"{note}; server error: {server.last_error()}".lstrip("; ")
+        assert server.proc is not None
+        with Watcher(server.proc.pid) as watcher:
+            result = run_load(load, self.plan.use_wrk)
+        usage = watcher.usage
+        row = Row(
+            scale=scale,
+            links=links,
+            target=target,
+            endpoint=endpoint,
+            cache="cold" if cold else "warm",
+            workers=workers,
+            connections=load.connections,
+            database=database,
+            path=path,
+            status=probe.status_code,
+            body_bytes=len(probe.content),
+            result=result,
+            peak_rss_mb=usage.peak_rss_mb,
+            peak_total_rss_mb=usage.peak_total_rss_mb,
+            cpu_ms_per_request=round(usage.cpu_seconds / result.requests * 1000, 3)
+            if result.requests
+            else None,
+            note=note,
+        )
+        self.rows.append(row)
+        self.say(
+            f"  {target:9} {endpoint:15} {row.cache} w{workers} c{load.connections:<3} "
+            f"{database:10} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>7.2f} ms  "
+            f"p99 {result.p99_ms:>8.2f} ms  errors {result.error_total:<5} "
+            f"rss {usage.peak_rss_mb:>6.1f} MB  status {row.status} {row.body_bytes} B"
+        )
+        return row
+
+    # --- servers -----------------------------------------------------------------------
+
+    def service(self, url: str, workers: int = 1) -> Server:
+        port = free_port()
+        argv = [*skinkb_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--workers", str(workers)]
+        env = {**SERVICE_ENV, "SKINKB_DATABASE_URL": url}
+        return Server("skinkb", argv, env, port, "/healthz")
+
+    def limit(self, body: Path, workers: int = 1) -> Server:
+        port = free_port()
+        argv = uvicorn_command("bench.bare_app:app", port, workers)
+        return Server("bare", argv, {"BENCH_BARE_BODY": str(body)}, port, "/")
+
+    def datasette(self, db: Path) -> Server:
+        port = free_port()
+        argv = uvicorn_command("bench.datasette_app:app", port, 1)
+        return Server("datasette", argv, {"BENCH_DATASETTE_DB": str(db)}, port, "/-/versions.json")
+
+    # --- what the service offers today -------------------------------------------------
+
+    def endpoints(self, server: Server, cursor: str) -> list[tuple[str, str, dict[str, str]]]:
+        relation = f"/v1/procedures/{SLUG}/side-effects"
+        out = [
+            ("relation", relation, {}),
+            ("list", "/v1/procedures?limit=20", {}),
+            ("deep-page", f"/v1/side-effects?limit=20&cursor={cursor}", {}),
+        ]
+        try:
+            spec = httpx.get(server.base + "/openapi.json", timeout=30).json()
+        except (httpx.HTTPError, ValueError):
+            spec = {"paths": {}}
+        detail_params = spec["paths"].get("/v1/procedures/{slug}", {}).get("get", {})
+        names = {p.get("name") for p in detail_params.get("parameters", [])}
+        detail = f"/v1/procedures/{SLUG}"
+        if "include" in names:
+            probe = httpx.get(server.base + f"{detail}?include={INCLUDE}", timeout=30)
+            if probe.status_code == 200:
+                out.append(("detail+include", f"{detail}?include={INCLUDE}", {}))
+            else:
+                self.skip(f"detail ?include={INCLUDE} answered {probe.status_code}; plain detail")
+                out.append(("detail", detail, {}))
+        else:
+            self.skip("no ?include= on the procedure detail yet (issue 4): plain detail measured")
+            out.append(("detail", detail, {}))
+        search = httpx.get(server.base + f"/v1/search?q={SEARCH_QUERY}", timeout=30)
+        if search.status_code == 404:
+            self.skip("no /v1/search yet (issue 4): search not measured")
+        else:
+            out.append(("search", f"/v1/search?q={SEARCH_QUERY}", {}))
+        etag = httpx.get(server.base + relation, timeout=30).headers.get("etag")
+        if etag:
+            out.append(("revalidate-304", relation, {"If-None-Match": etag}))
+        else:
+            self.skip(
+                "no ETag on the relation response yet (issue 4): 304 revalidation not measured"
+            )
+        return out
+
+    def skip(self, note: str) -> None:
+        if note not in self.skipped:
+            self.skipped.append(note)
+            self.say(f"  note: {note}")
+
+    # --- the run -----------------------------------------------------------------------
+
+    def run(self) -> None:
+        plan = self.plan
+        databases = {}
+        for name in plan.scales:
+            started = time.monotonic()
+            path, info = synth.sqlite_database(synth.SCALES[name], plan.seed)
+            url = f"sqlite:///{path}"
+            databases[name] = (path, url, link_rows(url))
+            self.say(
+                f"scale {name}: {path.name}, {databases[name][2]} links "
+                f"(built in {info.seconds} s; ready in {time.monotonic() - started:.1f} s)"
+            )
+
+        body_dir = Path(tempfile.mkdtemp(prefix="bench-body-"))
+        body = body_dir / "relation.json"
+        limit_rps: dict[int, float] = {}
+        first_path, first_url, first_links = databases[plan.scales[0]]
+        with self.service(first_url) as server:
+            body.write_bytes(httpx.get(server.base + f"/v1/procedures/{SLUG}/side-effects").content)
+        self.say(f"limit (a): bare Starlette, fixed JSON of {body.stat().st_size} bytes")
+        with self.limit(body) as server:
+            row = self.measure(
+                server,
+                scale="-",
+                links=0,
+                target="limit",
+                endpoint="fixed-json",
+                path="/",
+                cold=False,
+            )
+            limit_rps[1] = row.result.rps
+
+        for name in plan.scales:
+            path, url, links = databases[name]
+            self.say(f"scale {name} ({links} links)")
+            with self.datasette(path) as server:
+                ds_path = datasette_app.relation_path(path, SLUG)
+                ds_rows = len(httpx.get(server.base + ds_path, timeout=30).json())
+                # Datasette has no response cache: warm differs from cold only by URL.
+                for cold in (True,) if plan.quick else (True, False):
+                    self.measure(
+                        server,
+                        scale=name,
+                        links=links,
+                        target="datasette",
+                        endpoint="relation",
+                        path=ds_path,
+                        cold=cold,
+                        note=f"{ds_rows} rows",
+                    )
+            with self.service(url) as server:
+                items = httpx.get(server.base + f"/v1/procedures/{SLUG}/side-effects").json()
+                if items.get("total") != ds_rows:
+                    self.skip(
+                        f"scale {name}: Datasette returned {ds_rows} rows, the service "
+                        f"{items.get('total')}: not the same query"
+                    )
+                for endpoint, p, headers in self.endpoints(server, deep_cursor(url)):
+                    for cold in (True, False):
+                        self.measure(
+                            server,
+                            scale=name,
+                            links=links,
+                            target="service",
+                            endpoint=endpoint,
+                            path=p,
+                            cold=cold,
+                            headers=headers,
+                        )
+
+        largest = plan.scales[-1]
+        path, url, links = databases[largest]
+        self.say(f"workers 2 at scale {largest}")
+        with self.limit(body, workers=2) as server:
+            row = self.measure(
+                server,
+                scale="-",
+                links=0,
+                target="limit",
+                endpoint="fixed-json",
+                path="/",
+                cold=False,
+                workers=2,
+            )
+            limit_rps[2] = row.result.rps
+        relation = f"/v1/procedures/{SLUG}/side-effects"
+        with self.service(url, workers=2) as server:
+            for cold in (True, False):
+                self.measure(
+                    server,
+                    scale=largest,
+                    links=links,
+                    target="service",
+                    endpoint="relation",
+                    path=relation,
+                    cold=cold,
+                    workers=2,
+                )
+        with self.service(url) as server:
+            search = httpx.get(server.base + f"/v1/search?q={SEARCH_QUERY}", timeout=30)
+            if search.status_code != 404:
+                self.say(f"search with one client at scale {largest}")
+                self.measure(
+                    server,
+                    scale=largest,
+                    links=links,
+                    target="service",
+                    endpoint="search",
+                    path=f"/v1/search?q={SEARCH_QUERY}",
+                    cold=True,
+                    connections=1,
+                    threads=1,
+                    note="one client",
+                )
+            self.say(
+                f"no collapse: {plan.collapse_connections} connections for "
+                f"{plan.collapse_seconds} s on SQLite"
+            )
+            self.measure(
+                server,
+                scale=largest,
+                links=links,
+                target="service",
+                endpoint="relation",
+                path=relation,
+                cold=True,
+                connections=plan.collapse_connections,
+                seconds=plan.collapse_seconds,
+                note="no-collapse",
+            )
+        if plan.postgres:
+            self.postgres(plan.postgres)
+
+        self.ratios(limit_rps)
+        for d in (body_dir,):
+            for f in d.iterdir():
+                f.unlink()
+            d.rmdir()
+
+    def postgres(self, admin_url: str) -> None:
+        plan = self.plan
+        try:
+            url, info = synth.postgres_database(
+                admin_url, synth.SCALES[plan.postgres_scale], plan.seed
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL skips it
+            self.skip(f"PostgreSQL not measured: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        links = link_rows(url)
+        self.say(
+            f"PostgreSQL, scale {plan.postgres_scale} ({links} links, built in {info.seconds} s)"
+        )
+        relation = f"/v1/procedures/{SLUG}/side-effects"
+        with self.service(url) as server:
+            for cold in (True, False):
+                self.measure(
+                    server,
+                    scale=plan.postgres_scale,
+                    links=links,
+                    target="service",
+                    endpoint="relation",
+                    path=relation,
+                    cold=cold,
+                    database="postgresql",
+                )
+            self.say(f"no collapse: {plan.collapse_connections} connections on PostgreSQL")
+            self.measure(
+                server,
+                scale=plan.postgres_scale,
+                links=links,
+                target="service",
+                endpoint="relation",
+                path=relation,
+                cold=True,
+                database="postgresql",
+                connections=plan.collapse_connections,
+                seconds=plan.collapse_seconds,
+                note="no-collapse",
+            )
+
+    def ratios(self, limit_rps: dict[int, float]) -> None:
+        datasette = {
+            r.scale: r.result.rps
+            for r in self.rows
+            if r.target == "datasette" and r.cache == "cold"
+        }
+        for r in self.rows:
+            if r.target == "limit" or r.connections != self.plan.connections:
+                continue
+            if limit_rps.get(r.workers):
+                r.ratio_to_limit = round(r.result.rps / limit_rps[r.workers], 3)
+            if r.database == "sqlite" and datasette.get(r.scale) and r.target != "datasette":
+                r.ratio_to_datasette = round(r.result.rps / datasette[r.scale], 2)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=10,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=10,
+        )
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add_arguments(p)
+    return p
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    quick = bool(args.quick)
+    scales = (
+        args.scales.split(",")
+        if args.scales
+        else (["seed", "1k"] if quick else ["seed", "10k", "100k"])
+    )
+    for s in scales:
+        if s not in synth.SCALES:
+            raise SystemExit(f"unknown scale {s!r}; known: {', '.join(synth.SCALES)}")
+    postgres = args.postgres
+    if postgres is None:
+        postgres = None if quick else DEFAULT_PG_ADMIN
+    elif postgres == "none":
+        postgres = None
+    use_wrk = has_wrk() and not args.python_load
+    plan = Plan(
+        scales=scales,
+        seconds=args.seconds or (2 if quick else 10),
+        connections=args.connections,
+        threads=args.threads,
+        collapse_connections=256,
+        collapse_seconds=3 if quick else 30,
+        seed=args.seed,
+        postgres=postgres,
+        postgres_scale="1k" if quick else args.postgres_scale,
+        quick=quick,
+        use_wrk=use_wrk,
+    )
+    if not use_wrk:
+        plan.notes.append(
+            "wrk not found (or --python-load): load from the bounded Python generator "
+            "(asyncio + httpx, one process), which saturates long before the server does; "
+            "install wrk (apt-get install wrk) for the real figures"
+        )
+    return plan
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole benchmark for parsed options; writes results and prints the table."""
+    plan = make_plan(args)
+    for note in plan.notes:
+        print(f"note: {note}", flush=True)
+    tool = "wrk" if plan.use_wrk else "python"
+    print(
+        f"load: {tool} -t{plan.threads} -c{plan.connections} -d{plan.seconds}s; scales "
+        f"{', '.join(plan.scales)}; seed {plan.seed}",
+        flush=True,
+    )
+    started = time.monotonic()
+    bench = Bench(plan)
+    bench.run()
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(),
+        "load_tool": tool,
+        "plan": asdict(plan),
+        "service_env": SERVICE_ENV,
+        "notes": plan.notes + bench.skipped,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    out = args.out
+    stem = "quick" if plan.quick else "latest"
+    files = report.write(out, stem, meta, [r.as_dict() for r in bench.rows])
+    print(f"\nwrote {', '.join(str(f) for f in files)} in {meta['seconds']} s", flush=True)
+    print((out / f"{stem}.md").read_text(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
