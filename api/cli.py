@@ -91,6 +91,61 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from api import auth
+    from api.errors import AppError
+    from models.api_key import KeyRole
+
+    with Session(get_engine()) as session:
+        try:
+            if args.action == "create":
+                new = auth.create_key(session, args.name, KeyRole(args.role))
+                session.commit()
+                print(
+                    f"Created {args.role} key {args.name!r}; it is shown this once:",
+                    file=sys.stderr,
+                )
+                print(new.key)
+            elif args.action == "revoke":
+                auth.revoke_key(session, args.name)
+                session.commit()
+                print(f"Revoked {args.name!r}.", file=sys.stderr)
+            else:
+                for row in auth.list_keys(session):
+                    state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
+                    print(f"{row.name}\t{row.role}\t{row.prefix}\t{state}")
+        except AppError as exc:
+            print(exc.detail, file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import getpass
+
+    from api import editing
+    from api.errors import Unprocessable
+    from models import ApiKey
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    actor = ApiKey(name=f"cli:{getpass.getuser()}", role="admin", prefix="", key_hash="")
+    migrations.upgrade(_url())
+    with Session(get_engine()) as session:
+        try:
+            report = editing.import_documents(session, json.loads(text), args.dry_run, actor)
+        except Unprocessable as exc:
+            print("import refused, nothing written:", file=sys.stderr)
+            for error in exc.errors or []:
+                print(f"  - {error['msg']}", file=sys.stderr)
+            return 1
+        if args.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))
+    return 1 if report.refused else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.run import run
 
@@ -126,6 +181,21 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the API under load (needs the 'bench' extra)")
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+
+    imp = sub.add_parser("import", help="import documents in the export format (all or nothing)")
+    imp.add_argument("file", help="a JSON file as `skinkb export` writes it ('-' for stdin)")
+    imp.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    imp.set_defaults(func=cmd_import)
+
+    keys = sub.add_parser("keys", help="API keys of the admin API")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create", help="make a key and print it (shown this once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["editor", "publisher", "admin"])
+    keys_sub.add_parser("list", help="name, role, prefix and state of every key")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    keys.set_defaults(func=cmd_keys)
     return p
 
 
