@@ -9,6 +9,7 @@ import models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from api.config import settings
 from api.db import make_engine
+from models.search import is_derived
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -17,12 +18,18 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = SQLModel.metadata
 
 
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Leave the trigger-kept search index and revision counter out of autogenerate."""
+    return not (type_ == "table" and is_derived(name))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
 
 
@@ -31,6 +38,7 @@ def run_migrations_offline() -> None:
         url=config.get_main_option("sqlalchemy.url") or settings.database_url,
         target_metadata=target_metadata,
         literal_binds=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from api import migrations
 from api.db import make_engine
+from models.search import is_derived
 
 
 def test_upgrade_to_head_then_downgrade_to_base(empty_database_url: str) -> None:
@@ -18,7 +19,11 @@ def test_upgrade_to_head_then_downgrade_to_base(empty_database_url: str) -> None
         assert set(SQLModel.metadata.tables) <= tables
 
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            # The search index and revision counter are kept by triggers, not by the models.
+            context = MigrationContext.configure(
+                conn, opts={"include_name": lambda name, type_, _: not is_derived(name)}
+            )
+            diff = compare_metadata(context, SQLModel.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
 
         migrations.downgrade(empty_database_url)
