@@ -5,7 +5,7 @@ Public reads see only published rows; every query here filters on that in one pl
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -52,17 +52,40 @@ def filter_id(session: Session, table: Any, slug: str, parameter: str) -> int:
 
 
 def page_of(
-    session: Session, stmt: Select[Any], key: Any, page: PageParams
+    session: Session,
+    stmt: Select[Any],
+    key: Any,
+    page: PageParams,
+    sortable: dict[str, Any] | None = None,
 ) -> tuple[list[Any], int, str | None]:
-    """One keyset page of `stmt` ordered by `key` (a unique column), its total, and the next URL."""
+    """One keyset page of `stmt`, its total, and the next URL (also sent as a `Link` header).
+
+    Rows come in the order `page.sort` names (`slug`, or a column of `sortable`; `-` reverses),
+    ties broken by `key`, a unique column; the cursor carries the last row's sort key, so every
+    page is one index range scan however deep it is.
+    """
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    field, descending = page.sort.removeprefix("-"), page.sort.startswith("-")
+    columns = {"slug": key, **(sortable or {})}
+    if field not in columns:
+        names = ", ".join(sorted(columns))
+        raise InvalidParameter("sort", f"sort={page.sort!r}: this list sorts by {names}.")
+    order = [key] if field == "slug" else [columns[field], key]
     if page.after is not None:
-        stmt = stmt.where(key > page.after)
-    rows = list(session.execute(stmt.order_by(key).limit(page.limit + 1)).all())
+        values = page.after if page.sort == "slug" else page.after[1:]
+        if len(values) != len(order) or (page.sort != "slug" and page.after[0] != page.sort):
+            raise InvalidParameter("cursor", "cursor belongs to another sort order")
+        left = tuple_(*order) if len(order) > 1 else order[0]
+        right = tuple_(*values) if len(values) > 1 else values[0]
+        stmt = stmt.where(left < right if descending else left > right)
+    ordered = stmt.order_by(*(c.desc() if descending else c for c in order))
+    rows = list(session.execute(ordered.limit(page.limit + 1)).all())
     next_url = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]
-        next_url = page.next_url(rows[-1]._mapping[key.key])
+        last = [str(rows[-1]._mapping[c.key]) for c in order]
+        next_url = page.next_url(*last) if page.sort == "slug" else page.next_url(page.sort, *last)
+        page.response.headers["Link"] = f'<{next_url}>; rel="next"'
     return rows, total, next_url
 
 
@@ -290,7 +313,7 @@ def term_page(
         stmt = procedure_filter(session, stmt, kind.links[0], term, procedure, inherited)
     if source is not None:
         stmt = source_filter(session, stmt, kind_name, source)
-    rows, total, next_url = page_of(session, stmt, term.slug, page)  # type: ignore[attr-defined]
+    rows, total, next_url = page_of(session, stmt, term.slug, page, {"name": term.name})  # type: ignore[attr-defined]
     return {"items": [dict(r._mapping) for r in rows], "total": total, "next": next_url}
 
 

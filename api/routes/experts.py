@@ -54,7 +54,7 @@ def list_experts(
             .where(QuoteProcedure.procedure_id.in_(ids), queries.published(Quote))
         )
         stmt = stmt.where(Expert.id.in_(tagged))
-    rows, total, next_url = queries.page_of(session, stmt, Expert.slug, page)
+    rows, total, next_url = queries.page_of(session, stmt, Expert.slug, page, {"name": Expert.name})
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 

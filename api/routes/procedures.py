@@ -42,7 +42,9 @@ def list_procedures(
         )
     if source is not None:
         stmt = stmt.where(queries.procedures_citing(session, source))
-    rows, total, next_url = queries.page_of(session, stmt, Procedure.slug, page)
+    rows, total, next_url = queries.page_of(
+        session, stmt, Procedure.slug, page, {"name": Procedure.name}
+    )
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 

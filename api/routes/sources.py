@@ -32,7 +32,9 @@ def list_sources(
         stmt = stmt.where(Source.id.in_(queries.sources_of_expert(expert_id)))
     if publisher is not None:
         stmt = stmt.where(Source.publisher == publisher)
-    rows, total, next_url = queries.page_of(session, stmt, Source.slug, page)
+    rows, total, next_url = queries.page_of(
+        session, stmt, Source.slug, page, {"name": Source.title}
+    )
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
