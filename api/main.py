@@ -19,6 +19,7 @@ from api.routes import (
     ingredients,
     procedures,
     quotes,
+    search,
     side_effects,
     sources,
 )
@@ -57,6 +58,7 @@ v1.include_router(experts.router)
 v1.include_router(quotes.router)
 v1.include_router(sources.router)
 v1.include_router(admin.router)
+v1.include_router(search.router)
 
 app.include_router(v1)
 app.include_router(health.router)

@@ -1,0 +1,57 @@
+"""Search across every collection, ranked by relevance, with highlighted snippets."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api import search
+from api.deps import PageDep, SessionDep
+from api.errors import InvalidParameter, problem_responses
+from models.base import Page
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+class SearchHit(BaseModel):
+    type: str
+    slug: str
+    name: str
+    snippet: str
+    url: str
+
+
+@router.get("", response_model=Page[SearchHit], responses=problem_responses(422))
+def search_everything(
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Words to find; aliases and brand names count, small typos are forgiven.",
+        ),
+    ],
+    type: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Only these kinds, comma-separated: " + ", ".join(search.TYPES) + ".",
+        ),
+    ] = None,
+) -> dict:
+    """Published entities matching every word (or, if none does, any word), best first."""
+    types = list(search.TYPES) if type is None else [t.strip() for t in type.split(",")]
+    unknown = [t for t in types if t not in search.TYPES]
+    if unknown:
+        raise InvalidParameter("type", f"type={unknown[0]!r} is not one of {search.TYPES}.")
+    if not search.words_of(q):
+        raise InvalidParameter("q", "q has no words to search for.")
+    offset = search.offset_of(page)
+    hits, total = search.search(session, q, types, page.limit, offset)
+    next_url = None
+    if offset + len(hits) < total:
+        next_url = page.next_url("search", str(offset + len(hits)))
+        page.response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"items": hits, "total": total, "next": next_url}

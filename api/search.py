@@ -1,0 +1,267 @@
+"""Full-text search over every published entity, run by the database itself.
+
+SQLite matches with FTS5 (bm25 ranking, `snippet()`), PostgreSQL with a weighted tsvector
+(`ts_rank`, `ts_headline`). Both read `search_entry`, which triggers keep in step with every edit
+(migration 0003). A word that matches nothing is widened to the indexed words that look like it
+(trigram similarity: `search_vocab` on SQLite, pg_trgm over `search_word` on PostgreSQL), so a
+small typo still finds its word; aliases are indexed with the names, so brand names find their
+entity.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from api.errors import InvalidParameter
+
+TYPES = (
+    "procedure",
+    "side_effect",
+    "contraindication",
+    "ingredient",
+    "condition",
+    "expert",
+    "quote",
+    "source",
+)
+COLLECTION = {
+    "procedure": "procedures",
+    "side_effect": "side-effects",
+    "contraindication": "contraindications",
+    "ingredient": "ingredients",
+    "condition": "conditions",
+    "expert": "experts",
+    "quote": "quotes",
+    "source": "sources",
+}
+MAX_WORDS = 8
+MIN_TYPO_LENGTH = 4  # shorter words have too many look-alikes to guess from
+# Trigram similarity a typo candidate needs; pg_trgm's default (0.3) lets "minor" stand in
+# for "minoxdil".
+SIMILARITY = 0.45
+CANDIDATES = 3
+# Highlight markers the database puts around matches; escaped text then gets <mark> in their place.
+OPEN, CLOSE = "\ue000", "\ue001"
+
+# A quote is visible only with its expert and source (as in the quote routes).
+_VISIBLE = (
+    "(e.entity_type <> 'quote' OR e.entity_id IN (SELECT q.id FROM quote q "
+    "JOIN expert x ON x.id = q.expert_id JOIN source s ON s.id = q.source_id "
+    "WHERE x.status = 'published' AND s.status = 'published'))"
+)
+
+
+@dataclass
+class Hit:
+    type: str
+    slug: str
+    name: str
+    snippet: str
+    url: str
+
+
+def words_of(q: str) -> list[str]:
+    """The words of a query, lower-cased, at most MAX_WORDS of them."""
+    return re.findall(r"\w+", q.lower())[:MAX_WORDS]
+
+
+def trigrams(word: str) -> set[str]:
+    """Trigrams as pg_trgm makes them: the word padded with two spaces before, one after."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def highlighted(snippet: str) -> str:
+    """The snippet as HTML: text escaped, matches in <mark>, whitespace folded."""
+    escaped = html.escape(" ".join(snippet.split()), quote=False)
+    return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+
+
+class _Sqlite:
+    @staticmethod
+    def _phrase(word: str) -> str:
+        return '"' + word.replace('"', '""') + '"'
+
+    def usable(self, session: Session, word: str) -> bool:
+        return True  # FTS5 has no stop words
+
+    def matches(self, session: Session, word: str) -> bool:
+        found = session.execute(
+            text("SELECT 1 FROM search_fts WHERE search_fts MATCH :q LIMIT 1"),
+            {"q": self._phrase(word)},
+        ).first()
+        return found is not None
+
+    def similar(self, session: Session, word: str) -> list[str]:
+        grams = sorted(trigrams(word))
+        values = ", ".join(f"(:g{i})" for i in range(len(grams)))
+        rows = session.execute(
+            text(
+                f"WITH grams(g) AS (VALUES {values}) "
+                "SELECT term, CAST(count(*) AS REAL) / (:n + length(term) + 1 - count(*)) AS sim "
+                "FROM search_vocab, grams "
+                "WHERE length(term) BETWEEN :shortest AND :longest "
+                "AND instr('  ' || term || ' ', g) > 0 "
+                "GROUP BY term HAVING sim >= :threshold ORDER BY sim DESC, term LIMIT :k"
+            ),
+            {f"g{i}": g for i, g in enumerate(grams)}
+            | {
+                "n": len(grams),
+                "shortest": len(word) - 2,
+                "longest": len(word) + 2,
+                "threshold": SIMILARITY,
+                "k": CANDIDATES,
+            },
+        ).all()
+        return [r.term for r in rows]
+
+    def hits(
+        self,
+        session: Session,
+        groups: list[list[str]],
+        types: list[str],
+        any_word: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Any], int]:
+        joiner = " OR " if any_word else " AND "
+        match = joiner.join(
+            "(" + " OR ".join(self._phrase(w) for w in group) + ")" for group in groups
+        )
+        where = f"search_fts MATCH :match AND e.entity_type IN :types AND {_VISIBLE}"
+        params = {"match": match, "types": types}
+        base = "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid WHERE " + where
+        total = session.execute(
+            text(f"SELECT count(*) {base}").bindparams(bindparam("types", expanding=True)), params
+        ).scalar_one()
+        rows = session.execute(
+            text(
+                "SELECT e.entity_type, e.slug, e.name, "
+                "snippet(search_fts, -1, :open, :close, '…', 16) AS snippet "
+                f"{base} ORDER BY bm25(search_fts, 10.0, 5.0, 1.0), e.entity_type, e.slug "
+                "LIMIT :limit OFFSET :offset"
+            ).bindparams(bindparam("types", expanding=True)),
+            params | {"open": OPEN, "close": CLOSE, "limit": limit, "offset": offset},
+        ).all()
+        return list(rows), int(total)
+
+
+class _Postgres:
+    def usable(self, session: Session, word: str) -> bool:
+        """False for a stop word, which the english configuration drops from every query."""
+        nodes = session.execute(
+            text("SELECT numnode(plainto_tsquery('english', :w))"), {"w": word}
+        ).scalar_one()
+        return bool(nodes)
+
+    def matches(self, session: Session, word: str) -> bool:
+        found = session.execute(
+            text(
+                "SELECT 1 FROM search_entry "
+                "WHERE document @@ plainto_tsquery('english', :w) LIMIT 1"
+            ),
+            {"w": word},
+        ).first()
+        return found is not None
+
+    def similar(self, session: Session, word: str) -> list[str]:
+        rows = session.execute(
+            text(
+                "SELECT word FROM search_word WHERE word % :w AND similarity(word, :w) >= :t "
+                "ORDER BY similarity(word, :w) DESC, word LIMIT :k"
+            ),
+            {"w": word, "t": SIMILARITY, "k": CANDIDATES},
+        ).all()
+        return [r.word for r in rows]
+
+    def hits(
+        self,
+        session: Session,
+        groups: list[list[str]],
+        types: list[str],
+        any_word: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Any], int]:
+        params: dict[str, Any] = {"types": types}
+        parts = []
+        for i, group in enumerate(groups):
+            alternatives = []
+            for j, word in enumerate(group):
+                params[f"w{i}_{j}"] = word
+                alternatives.append(f"plainto_tsquery('english', :w{i}_{j})")
+            parts.append("(" + " || ".join(alternatives) + ")")
+        query = (" || " if any_word else " && ").join(parts)
+        base = (
+            f"FROM search_entry e, (SELECT {query} AS query) q "
+            f"WHERE e.document @@ q.query AND e.entity_type IN :types AND {_VISIBLE}"
+        )
+        total = session.execute(
+            text(f"SELECT count(*) {base}").bindparams(bindparam("types", expanding=True)), params
+        ).scalar_one()
+        options = (
+            f"StartSel={OPEN}, StopSel={CLOSE}, MaxWords=24, MinWords=10, "
+            'MaxFragments=2, FragmentDelimiter=" … "'
+        )
+        rows = session.execute(
+            text(
+                "SELECT e.entity_type, e.slug, e.name, ts_headline('english', concat_ws(' · ', "
+                "nullif(e.name, ''), nullif(e.aliases, ''), nullif(e.body, '')), "
+                "q.query, :options) AS snippet "
+                f"{base} ORDER BY ts_rank(e.document, q.query, 1) DESC, e.entity_type, e.slug "
+                "LIMIT :limit OFFSET :offset"
+            ).bindparams(bindparam("types", expanding=True)),
+            params | {"options": options, "limit": limit, "offset": offset},
+        ).all()
+        return list(rows), int(total)
+
+
+def _backend(session: Session) -> _Sqlite | _Postgres:
+    return _Sqlite() if session.get_bind().dialect.name == "sqlite" else _Postgres()
+
+
+def search(
+    session: Session, q: str, types: list[str], limit: int, offset: int
+) -> tuple[list[Hit], int]:
+    """Published entities matching every word of `q` (or, failing that, any word), best first.
+
+    A word nothing matches is widened to the indexed words most like it.
+    """
+    backend = _backend(session)
+    groups = []
+    for word in words_of(q):
+        if not backend.usable(session, word):
+            continue
+        group = [word]
+        if len(word) >= MIN_TYPO_LENGTH and not backend.matches(session, word):
+            group += [w for w in backend.similar(session, word) if w != word]
+        groups.append(group)
+    if not groups:
+        return [], 0
+    rows, total = backend.hits(session, groups, types, False, limit, offset)
+    if total == 0 and len(groups) > 1:
+        rows, total = backend.hits(session, groups, types, True, limit, offset)
+    hits = [
+        Hit(
+            type=r.entity_type,
+            slug=r.slug,
+            name=r.name,
+            snippet=highlighted(r.snippet or ""),
+            url=f"/v1/{COLLECTION[r.entity_type]}/{r.slug}",
+        )
+        for r in rows
+    ]
+    return hits, total
+
+
+def offset_of(page: Any) -> int:
+    """Where a page of hits starts: ranked hits page by position, not by a key."""
+    if page.after is None:
+        return 0
+    if len(page.after) != 2 or page.after[0] != "search" or not page.after[1].isdigit():
+        raise InvalidParameter("cursor", "cursor is not one this API handed out")
+    return int(page.after[1])

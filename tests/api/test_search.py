@@ -1,0 +1,157 @@
+"""/v1/search: ranked full-text search in the database, kept in step with edits."""
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from models import Expert, Ingredient, SideEffect
+
+QUOTE = "baum-scalp-health-role"
+
+
+def hits(client: TestClient, q: str, **params: str) -> list[dict]:
+    r = client.get("/v1/search", params={"q": q, **params})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def found(client: TestClient, q: str, **params: str) -> list[tuple[str, str]]:
+    return [(h["type"], h["slug"]) for h in hits(client, q, **params)]
+
+
+class TestSearch:
+    def test_the_entity_named_ranks_above_mentions(self, client: TestClient) -> None:
+        results = found(client, "minoxidil")
+        assert results[0] == ("ingredient", "minoxidil")
+        assert ("procedure", "microneedling-with-minoxidil") in results[:3]
+        assert ("source", "microneedling-for-hair-loss-in-office-and-at-home") in results
+
+    def test_every_kind_is_searched(self, client: TestClient) -> None:
+        assert ("expert", "bertha-baum") in found(client, "Bertha Baum")
+        assert ("condition", "androgenetic-alopecia") in found(client, "androgenetic alopecia")
+        assert ("contraindication", "pregnancy-or-breastfeeding") in found(client, "pregnant")
+        assert ("side_effect", "bleeding") in found(client, "bleeding")
+        quote_hits = found(client, "crucial role", type="quote")
+        assert quote_hits == [("quote", "baum-scalp-health-role")]
+
+    def test_a_hit_has_type_slug_name_snippet_and_url(self, client: TestClient) -> None:
+        hit = hits(client, "minoxidil")[0]
+        assert hit == {
+            "type": "ingredient",
+            "slug": "minoxidil",
+            "name": "Minoxidil",
+            "snippet": hit["snippet"],
+            "url": "/v1/ingredients/minoxidil",
+        }
+        assert client.get(hit["url"]).status_code == 200
+
+    def test_brand_name_finds_the_ingredient(self, client: TestClient) -> None:
+        assert found(client, "Rogaine")[0] == ("ingredient", "minoxidil")
+
+    def test_abbreviation_finds_the_long_name(self, client: TestClient) -> None:
+        results = found(client, "PRP")
+        assert ("ingredient", "platelet-rich-plasma") in results[:2]
+        assert ("procedure", "microneedling-with-prp") in results[:2]
+
+    def test_a_small_typo_still_finds_the_word(self, client: TestClient) -> None:
+        assert found(client, "minoxdil")[0] == ("ingredient", "minoxidil")
+        assert found(client, "platelet plasmma")[0] == ("ingredient", "platelet-rich-plasma")
+
+    def test_typo_hits_highlight_the_word_found(self, client: TestClient) -> None:
+        assert "<mark>Minoxidil</mark>" in hits(client, "minoxdil")[0]["snippet"]
+
+    def test_snippet_marks_the_matched_words(self, client: TestClient) -> None:
+        snippet = hits(client, "Rogaine")[0]["snippet"]
+        assert "<mark>Rogaine</mark>" in snippet
+        source_hit = hits(client, "derma roller", type="source")[0]["snippet"]
+        assert "<mark>" in source_hit and "</mark>" in source_hit
+
+    def test_type_narrows_to_one_kind(self, client: TestClient) -> None:
+        results = found(client, "minoxidil", type="procedure")
+        assert results and {kind for kind, _ in results} == {"procedure"}
+        both = found(client, "minoxidil", type="ingredient,procedure")
+        assert {kind for kind, _ in both} == {"ingredient", "procedure"}
+
+    def test_all_words_must_match_when_some_entity_has_them_all(self, client: TestClient) -> None:
+        results = found(client, "platelet plasma", type="ingredient")
+        assert results == [("ingredient", "platelet-rich-plasma")]
+
+
+class TestSearchSeesEdits:
+    def test_drafts_never_appear(self, client: TestClient, session: Session) -> None:
+        assert ("ingredient", "minoxidil") in found(client, "Rogaine")
+        session.execute(
+            update(Ingredient).where(Ingredient.slug == "minoxidil").values(status="draft")
+        )
+        assert ("ingredient", "minoxidil") not in found(client, "Rogaine")
+        assert ("ingredient", "minoxidil") not in found(client, "minoxdil")
+
+    def test_an_orm_edit_is_searchable_in_the_same_transaction(
+        self, client: TestClient, session: Session
+    ) -> None:
+        itching = session.exec(select(SideEffect).where(SideEffect.slug == "itching")).one()
+        itching.aliases = ["pruritus"]
+        session.add(itching)
+        session.flush()
+        assert found(client, "pruritus") == [("side_effect", "itching")]
+
+    def test_republishing_brings_it_back(self, client: TestClient, session: Session) -> None:
+        minoxidil = session.exec(select(Ingredient).where(Ingredient.slug == "minoxidil")).one()
+        minoxidil.status = "draft"
+        session.flush()
+        assert ("ingredient", "minoxidil") not in found(client, "Rogaine")
+        minoxidil.status = "published"
+        session.flush()
+        assert ("ingredient", "minoxidil") in found(client, "Rogaine")
+
+    def test_quotes_of_an_unpublished_expert_are_hidden(
+        self, client: TestClient, session: Session
+    ) -> None:
+        assert ("quote", QUOTE) in found(client, "crucial role")
+        session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(status="draft"))
+        assert ("quote", QUOTE) not in found(client, "crucial role")
+
+    def test_renaming_an_expert_renames_their_quote_hits(
+        self, client: TestClient, session: Session
+    ) -> None:
+        assert hits(client, "crucial role", type="quote")[0]["name"] == "Bertha Baum"
+        session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(name="Dr. Zed"))
+        assert hits(client, "crucial role", type="quote")[0]["name"] == "Dr. Zed"
+
+
+class TestSearchPaging:
+    def test_pages_follow_next_to_the_end_without_repeats(self, client: TestClient) -> None:
+        everything = found(client, "microneedling", limit="100")
+        seen, url = [], "/v1/search?q=microneedling&limit=7"
+        while url:
+            r = client.get(url)
+            body = r.json()
+            seen += [(h["type"], h["slug"]) for h in body["items"]]
+            assert body["total"] == len(everything)
+            if body["next"]:
+                assert r.headers["link"] == f'<{body["next"]}>; rel="next"'
+            url = body["next"]
+        assert seen == everything
+
+    def test_missing_q_is_422(self, client: TestClient) -> None:
+        r = client.get("/v1/search")
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "q"]
+
+    def test_q_without_words_is_422_naming_it(self, client: TestClient) -> None:
+        r = client.get("/v1/search", params={"q": "?!"})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "q"]
+
+    def test_unknown_type_is_422_naming_it(self, client: TestClient) -> None:
+        r = client.get("/v1/search", params={"q": "minoxidil", "type": "drug"})
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["loc"] == ["query", "type"]
+
+    def test_a_list_cursor_is_422_here(self, client: TestClient) -> None:
+        nxt = client.get("/v1/procedures?limit=1").json()["next"]
+        cursor = nxt.split("cursor=")[1]
+        r = client.get("/v1/search", params={"q": "minoxidil", "cursor": cursor})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
