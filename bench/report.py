@@ -136,9 +136,9 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
         )
     else:
         line("search p99 < 50 ms with one client", None, "no /v1/search yet")
-    big = [r for r in rows if r["target"] == "service" and r["scale"] == scales[-1]]
-    if big:
-        peak = max(r["peak_rss_mb"] for r in big)
+    at_largest = [r for r in rows if r["target"] == "service" and r["scale"] == scales[-1]]
+    if at_largest:
+        peak = max(r["peak_rss_mb"] for r in at_largest)
         line(
             f"peak RSS of one worker < 150 MB at {scales[-1]}",
             "met" if peak < 150 else "no",

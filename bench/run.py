@@ -102,7 +102,10 @@ def deep_cursor(url: str) -> str:
         with engine.connect() as conn:
             total = conn.scalar(select(func.count()).select_from(SideEffect)) or 1
             slug = conn.scalar(
-                select(SideEffect.slug).order_by(SideEffect.slug).offset(total * 9 // 10).limit(1)
+                select(SideEffect.slug)  # type: ignore[call-overload]
+                .order_by(SideEffect.slug)
+                .offset(total * 9 // 10)
+                .limit(1)
             )
     finally:
         engine.dispose()
@@ -207,7 +210,7 @@ class Bench:
 
     def endpoints(self, server: Server, cursor: str) -> list[tuple[str, str, dict[str, str]]]:
         relation = f"/v1/procedures/{SLUG}/side-effects"
-        out = [
+        out: list[tuple[str, str, dict[str, str]]] = [
             ("relation", relation, {}),
             ("list", "/v1/procedures?limit=20", {}),
             ("deep-page", f"/v1/side-effects?limit=20&cursor={cursor}", {}),

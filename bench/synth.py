@@ -73,6 +73,8 @@ ENTITY_SHARE = {
 }
 LINK_SHARE = {"side_effect": 0.40, "contraindication": 0.20, "ingredient": 0.25, "condition": 0.15}
 
+PROCEDURE_TABLE: Table = Procedure.__table__  # type: ignore[attr-defined]
+CITATION_TABLE: Table = Citation.__table__  # type: ignore[attr-defined]
 TERM_TABLES: dict[str, Any] = {
     "side_effect": SideEffect,
     "contraindication": Contraindication,
@@ -165,7 +167,7 @@ def populate(engine: Engine, scale: Scale, seed: int) -> tuple[dict[str, int], s
         excerpts = [
             tuple(r)
             for r in conn.execute(
-                select(Citation.source_id, Citation.excerpt).order_by(Citation.id)
+                select(Citation.source_id, Citation.excerpt).order_by(Citation.id)  # type: ignore[call-overload]
             ).all()
         ]
         start = _next_ids(conn, [Procedure, *TERM_TABLES.values()])
@@ -209,9 +211,9 @@ def populate(engine: Engine, scale: Scale, seed: int) -> tuple[dict[str, int], s
             )
         # Parents first (within one chunk each parent precedes its variants), for the foreign key.
         for chunk in _chunks(iter(proc_rows)):
-            writer.write(Procedure.__table__, chunk)
+            writer.write(PROCEDURE_TABLE, chunk)
         for chunk in _chunks(iter(proc_cites)):
-            writer.write(Citation.__table__, chunk)
+            writer.write(CITATION_TABLE, chunk)
 
         for kind, table in TERM_TABLES.items():
             first = start[kind]
@@ -278,10 +280,10 @@ def populate(engine: Engine, scale: Scale, seed: int) -> tuple[dict[str, int], s
                 batch.append(pair)
                 if len(batch) >= CHUNK:
                     writer.write(link_table.__table__, [r for r, _ in batch])
-                    writer.write(Citation.__table__, [c for _, c in batch])
+                    writer.write(CITATION_TABLE, [c for _, c in batch])
                     batch = []
             writer.write(link_table.__table__, [r for r, _ in batch])
-            writer.write(Citation.__table__, [c for _, c in batch])
+            writer.write(CITATION_TABLE, [c for _, c in batch])
 
         if engine.dialect.name == "postgresql":
             # Explicit ids leave the sequences behind; move them past the rows written.
