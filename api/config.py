@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     page_size_default: int = 20
     page_size_max: int = 100
     public_base_url: str = ""
+    # HTTP caching of public reads (issue 4): Cache-Control max-age and stale-while-revalidate.
+    cache_max_age: int = 60
+    cache_stale_while_revalidate: int = 300
     # HMAC secret for API keys; empty: the one kept in the database (migration 0002).
     secret_key: str = ""
 

@@ -1,7 +1,8 @@
 """The FastAPI application: routers under /v1, problem+json errors."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from api.caching import conditional_get, install_http_caching
 from api.config import settings
 from api.errors import install_error_handlers
 from api.middleware import (
@@ -35,6 +36,7 @@ app = FastAPI(
     redoc_url="/redoc" if settings.docs_enabled else None,
 )
 install_error_handlers(app)
+install_http_caching(app)
 app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -48,7 +50,7 @@ app.add_middleware(
 app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
 app.add_middleware(RequestContextMiddleware)
 
-v1 = APIRouter(prefix="/v1")
+v1 = APIRouter(prefix="/v1", dependencies=[Depends(conditional_get)])
 v1.include_router(procedures.router)
 v1.include_router(side_effects.router)
 v1.include_router(contraindications.router)

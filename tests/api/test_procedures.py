@@ -124,11 +124,15 @@ class TestProcedureSideEffects:
     def test_costs_a_fixed_number_of_statements(
         self, client: TestClient, count_statements: list[str]
     ) -> None:
+        def queries() -> list[str]:
+            # Besides the one-row revision read every public GET makes for HTTP caching.
+            return [s for s in count_statements if "kb_revision" not in s]
+
         client.get(f"/v1/procedures/{GENERAL}/side-effects")
-        many = len(count_statements)
+        many = len(queries())
         count_statements.clear()
         client.get("/v1/procedures/at-home-dermapen/side-effects?inherited=false")
-        assert len(count_statements) == many <= 3
+        assert len(queries()) == many <= 3
 
     def test_unknown_slug_is_404(self, client: TestClient) -> None:
         assert client.get("/v1/procedures/nope/side-effects").status_code == 404
