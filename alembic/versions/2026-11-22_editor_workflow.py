@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
+    """Editors' tables, the server secret, and an audit log the database keeps append-only."""
     op.create_table(
         "api_key",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -104,10 +104,37 @@ def upgrade() -> None:
         sa.table("server_secret", sa.column("name", sa.String), sa.column("value", sa.String)),
         [{"name": "api-key-hmac", "value": secrets.token_urlsafe(48)}],
     )
+    # The audit log is append-only in the database itself, not only in the API.
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+            "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()"
+        )
+    else:
+        for event in ("update", "delete"):
+            op.execute(
+                f"CREATE TRIGGER audit_event_no_{event} BEFORE {event.upper()} ON audit_event "
+                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+            )
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
+    """Drop the editors' tables (keys, history and audit log go with them)."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_event_no_truncate ON audit_event")
+        op.execute("DROP TRIGGER audit_event_append_only ON audit_event")
+        op.execute("DROP FUNCTION audit_event_append_only()")
+    else:
+        for event in ("update", "delete"):
+            op.execute(f"DROP TRIGGER audit_event_no_{event}")
     op.drop_table("server_secret")
     op.drop_table("revision")
     op.drop_table("pending_edit")

@@ -4,8 +4,12 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 
 from api.main import app
+from models import AuditEvent
 from tests.admin.conftest import Admin
 from tests.admin.documents import DOCUMENTS, SOURCE, TEXT, cite, create_all
 
@@ -241,3 +245,21 @@ def test_document_text_is_what_the_tests_cite(text: str) -> None:
     for document in DOCUMENTS.values():
         for citation in document.get("citations", []):
             assert citation["excerpt"] in text
+
+
+class TestAuditLogIsAppendOnly:
+    def test_the_database_refuses_to_change_or_delete_an_event(
+        self, session: Session, editor: Admin
+    ) -> None:
+        edit = editor.patch(
+            "/v1/admin/conditions/scars", json={"name": "Scarring"}, headers={"If-Match": '"1"'}
+        )
+        assert edit.status_code == 200
+        for statement in (
+            "UPDATE audit_event SET actor = 'someone else'",
+            "DELETE FROM audit_event",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                with session.begin_nested():
+                    session.execute(text(statement))
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) >= 1
