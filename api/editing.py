@@ -582,7 +582,19 @@ def add_link(
         raise Conflict(f"{entry_name(term, term_slug)} is listed for {target_slug!r} already.")
     changes = {link.key: [*document[link.key], item]}
     version = row.version if expected is None else expected
-    return update(session, term, row, changes, version, actor, action="link")
+    try:
+        return update(session, term, row, changes, version, actor, action="link")
+    except Unprocessable as exc:
+        # Name the fields of the request body, not of the term's document it was put into.
+        raise _relocated(exc, ["body", link.key, len(document[link.key])], ["body"]) from None
+
+
+def _relocated(exc: Unprocessable, old: list[Any], new: list[Any]) -> Unprocessable:
+    errors = [
+        {**e, "loc": new + e["loc"][len(old) :]} if e["loc"][: len(old)] == old else e
+        for e in exc.errors or []
+    ]
+    return Unprocessable(_detail(errors), errors=errors)
 
 
 def remove_link(
