@@ -51,6 +51,12 @@ class ExpertSummary(BaseModel):
     specialty: str | None
 
 
+class ExpertCited(ExpertSummary):
+    """An expert as embedded in another answer: the description and what backs it."""
+
+    citations: list[CitationPublic]
+
+
 class ExpertPublic(ExpertSummary):
     sources: list[str]
     quote_count: int

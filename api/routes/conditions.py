@@ -1,15 +1,19 @@
 """Conditions the procedure treats or is used for."""
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
+from api.shaping import ShapedRoute
 from models.base import Page
 from models.condition import ConditionPublic, ConditionSummary
 
-router = APIRouter(prefix="/conditions", tags=["conditions"])
+router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
@@ -26,6 +30,7 @@ def list_conditions(
 
 
 @router.get("/{slug}", response_model=ConditionPublic, responses=problem_responses(404))
-def get_condition(session: SessionDep, slug: str) -> dict:
+def get_condition(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A condition with the procedures the articles say treat it, cited."""
-    return queries.term_detail(session, "condition", slug, "condition")
+    detail = queries.term_detail(session, "condition", slug, "condition")
+    return with_included(session, "condition", ConditionPublic, detail, include)

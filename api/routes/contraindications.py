@@ -1,17 +1,19 @@
 """Contraindications: when to avoid the procedure, and when to consult a doctor first."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
+from api.shaping import ShapedRoute
 from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
-router = APIRouter(prefix="/contraindications", tags=["contraindications"])
+router = APIRouter(prefix="/contraindications", tags=["contraindications"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))
@@ -38,6 +40,7 @@ def list_contraindications(
 
 
 @router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404))
-def get_contraindication(session: SessionDep, slug: str) -> dict:
+def get_contraindication(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A contraindication with the procedures it applies to, its level and citations."""
-    return queries.term_detail(session, "contraindication", slug, "contraindication")
+    detail = queries.term_detail(session, "contraindication", slug, "contraindication")
+    return with_included(session, "contraindication", ContraindicationPublic, detail, include)

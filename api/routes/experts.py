@@ -1,20 +1,22 @@
 """Experts the articles quote or feature, and their quotes."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import SourceFilter
+from api.shaping import ShapedRoute
 from models import Expert, Quote, QuoteProcedure, Source
 from models.base import Page
 from models.expert import ExpertPublic, ExpertSummary
 from models.quote import QuotePublic
 
-router = APIRouter(prefix="/experts", tags=["experts"])
+router = APIRouter(prefix="/experts", tags=["experts"], route_class=ShapedRoute)
 
 _SUMMARY = (
     Expert.slug,
@@ -59,7 +61,7 @@ def list_experts(
 
 
 @router.get("/{slug}", response_model=ExpertPublic, responses=problem_responses(404))
-def get_expert(session: SessionDep, slug: str) -> dict:
+def get_expert(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     expert = queries.get_published(session, Expert, slug, "expert")
     out = {c.key: getattr(expert, c.key) for c in _SUMMARY}
@@ -70,7 +72,7 @@ def get_expert(session: SessionDep, slug: str) -> dict:
     out["quote_count"] = session.scalar(
         select(func.count()).where(Quote.expert_id == expert.id, queries.published(Quote))
     )
-    return out
+    return with_included(session, "expert", ExpertPublic, out, include)
 
 
 @router.get("/{slug}/quotes", response_model=Page[QuotePublic], responses=problem_responses(404))

@@ -1,17 +1,19 @@
 """Ingredients and topicals used with, before or after the procedure, or to avoid."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
+from api.shaping import ShapedRoute
 from models.base import Page
 from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
 
-router = APIRouter(prefix="/ingredients", tags=["ingredients"])
+router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
@@ -43,8 +45,8 @@ def list_ingredients(
 
 
 @router.get("/{slug}", response_model=IngredientPublic, responses=problem_responses(404))
-def get_ingredient(session: SessionDep, slug: str) -> dict:
+def get_ingredient(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """An ingredient with its uses per procedure and the side effects named for it, cited."""
     detail = queries.term_detail(session, "ingredient", slug, "ingredient")
     detail["side_effects"] = queries.side_effects_of_ingredient(session, slug)
-    return detail
+    return with_included(session, "ingredient", IngredientPublic, detail, include)

@@ -1,13 +1,15 @@
 """Procedures, and what the articles list for each: side effects, contraindications, ..."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import Inherited, SourceFilter
+from api.shaping import ShapedRoute
 from models import Procedure
 from models.base import Page
 from models.condition import ProcedureConditionPublic
@@ -17,7 +19,7 @@ from models.procedure import Kind, ProcedurePublic, ProcedureSummary, Setting
 from models.quote import ProcedureQuotePublic
 from models.side_effect import ProcedureSideEffectPublic
 
-router = APIRouter(prefix="/procedures", tags=["procedures"])
+router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
@@ -49,9 +51,10 @@ def list_procedures(
 
 
 @router.get("/{slug}", response_model=ProcedurePublic, responses=problem_responses(404))
-def get_procedure(session: SessionDep, slug: str) -> dict:
+def get_procedure(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
-    return queries.procedure_detail(session, slug)
+    detail = queries.procedure_detail(session, slug)
+    return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 
 def _listed(rows: list[dict], **equal: str | None) -> dict:

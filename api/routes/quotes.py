@@ -1,19 +1,21 @@
 """Verbatim expert quotations; each cites the source that prints it."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import String, cast, select
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import NotFound, problem_responses
 from api.params import SourceFilter
+from api.shaping import ShapedRoute
 from models import Expert, Quote, QuoteProcedure, Source
 from models.base import SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
-router = APIRouter(prefix="/quotes", tags=["quotes"])
+router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
@@ -54,10 +56,12 @@ def list_quotes(
 
 
 @router.get("/{slug_or_id}", response_model=QuotePublic, responses=problem_responses(404))
-def get_quote(session: SessionDep, slug_or_id: str) -> dict:
+def get_quote(session: SessionDep, slug_or_id: str, include: IncludeParam = None) -> Any:
     """One quote, by slug or by numeric id."""
     key = Quote.id == int(slug_or_id) if slug_or_id.isdigit() else Quote.slug == slug_or_id
     rows = session.execute(queries.quote_select(key)).all()
     if not rows:
         raise NotFound(f"No quote {slug_or_id!r}.")
-    return queries.with_tags(session, rows)[0]
+    return with_included(
+        session, "quote", QuotePublic, queries.with_tags(session, rows)[0], include
+    )

@@ -8,9 +8,10 @@ from pydantic import BaseModel
 from api import search
 from api.deps import PageDep, SessionDep
 from api.errors import InvalidParameter, problem_responses
+from api.shaping import ShapedRoute
 from models.base import Page
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(prefix="/search", tags=["search"], route_class=ShapedRoute)
 
 
 class SearchHit(BaseModel):

@@ -1,17 +1,19 @@
 """Side effects, and the procedures and ingredients they are listed for."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
+from api.shaping import ShapedRoute
 from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
-router = APIRouter(prefix="/side-effects", tags=["side effects"])
+router = APIRouter(prefix="/side-effects", tags=["side effects"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
@@ -42,6 +44,7 @@ def list_side_effects(
 
 
 @router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404))
-def get_side_effect(session: SessionDep, slug: str) -> dict:
+def get_side_effect(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A side effect with the procedures (and ingredients) it is listed for, each cited."""
-    return queries.term_detail(session, "side_effect", slug, "side effect")
+    detail = queries.term_detail(session, "side_effect", slug, "side effect")
+    return with_included(session, "side_effect", SideEffectPublic, detail, include)

@@ -1,18 +1,20 @@
 """Sources: the articles the knowledge base cites, with their full text."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from api import queries
 from api.deps import PageDep, SessionDep
+from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
+from api.shaping import ShapedRoute
 from models import Expert, Quote, Source
 from models.base import Page
 from models.source import SourcePublic, SourceSummary
 
-router = APIRouter(prefix="/sources", tags=["sources"])
+router = APIRouter(prefix="/sources", tags=["sources"], route_class=ShapedRoute)
 
 
 @router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
@@ -39,7 +41,7 @@ def list_sources(
 
 
 @router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404))
-def get_source(session: SessionDep, slug: str) -> dict:
+def get_source(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A source with its full text, content hash, and the experts it quotes or features."""
     source = queries.get_published(session, Source, slug, "source")
     out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})
@@ -58,4 +60,4 @@ def get_source(session: SessionDep, slug: str) -> dict:
     out["quote_count"] = session.scalar(
         select(func.count()).where(Quote.source_id == source.id, queries.published(Quote))
     )
-    return out
+    return with_included(session, "source", SourcePublic, out, include)
