@@ -68,6 +68,16 @@ class TestLifecycle:
         assert gone.status_code == 200, gone.text
         assert gone.json()["deleted"] == [f"{collection}/{slug}"]
         assert editor.get(url(collection, slug)).status_code == 404
+        # The history outlives the entry: its last document can be posted again.
+        history = editor.get(url(collection, slug) + "/revisions").json()
+        assert [h["action"] for h in history] == [
+            "create",
+            "update",
+            "publish",
+            "unpublish",
+            "delete",
+        ]
+        assert history[-2]["document"] == expected
 
     def test_editing_a_published_entry_keeps_the_public_version(
         self, client: TestClient, editor: Admin, publisher: Admin, collection: str
@@ -101,6 +111,25 @@ class TestLifecycle:
         now = client.get(f"/v1/{collection}/{slug}").json()
         assert now.get(field, value) == value and now != public or collection == "quotes"
         assert editor.get(url(collection, slug)).json()["pending_edit"] is False
+
+
+class TestAdminList:
+    def test_drafts_are_listed_and_filtered_by_status(self, editor: Admin) -> None:
+        create_all(editor, upto="conditions")
+        listed = editor.get("/v1/admin/conditions", params={"limit": 100}).json()
+        assert listed["total"] == 10
+        drafts = editor.get("/v1/admin/conditions", params={"status": "draft"}).json()["items"]
+        assert [(d["slug"], d["status"], d["version"]) for d in drafts] == [
+            ("thinning-crowns", "draft", 1)
+        ]
+
+    def test_pages_follow_next_links(self, editor: Admin) -> None:
+        seen, next_url = [], "/v1/admin/side-effects?limit=10"
+        while next_url:
+            page = editor.get(next_url).json()
+            seen += [i["slug"] for i in page["items"]]
+            next_url = page["next"]
+        assert len(seen) == len(set(seen)) == editor.get("/v1/admin/side-effects").json()["total"]
 
 
 class TestCreate:
