@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api import queries
+from api import jsonld, queries
 from api.deps import PageDep, SessionDep
 from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
@@ -29,8 +29,16 @@ def list_conditions(
     )
 
 
-@router.get("/{slug}", response_model=ConditionPublic, responses=problem_responses(404))
-def get_condition(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+@router.get(
+    "/{slug}",
+    response_model=ConditionPublic,
+    responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
+)
+def get_condition(
+    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
+) -> Any:
     """A condition with the procedures the articles say treat it, cited."""
     detail = queries.term_detail(session, "condition", slug, "condition")
+    if jsonld.wanted(request):
+        return jsonld.condition(session, request, detail)
     return with_included(session, "condition", ConditionPublic, detail, include)

@@ -39,7 +39,7 @@ def list_contraindications(
     )
 
 
-@router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404))
+@router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404, 422))
 def get_contraindication(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A contraindication with the procedures it applies to, its level and citations."""
     detail = queries.term_detail(session, "contraindication", slug, "contraindication")

@@ -2,10 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
-from api import queries
+from api import jsonld, queries
 from api.deps import PageDep, SessionDep
 from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
@@ -60,8 +60,14 @@ def list_experts(
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
-@router.get("/{slug}", response_model=ExpertPublic, responses=problem_responses(404))
-def get_expert(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+@router.get(
+    "/{slug}",
+    response_model=ExpertPublic,
+    responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
+)
+def get_expert(
+    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
+) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     expert = queries.get_published(session, Expert, slug, "expert")
     out = {c.key: getattr(expert, c.key) for c in _SUMMARY}
@@ -72,6 +78,8 @@ def get_expert(session: SessionDep, slug: str, include: IncludeParam = None) -> 
     out["quote_count"] = session.scalar(
         select(func.count()).where(Quote.expert_id == expert.id, queries.published(Quote))
     )
+    if jsonld.wanted(request):
+        return jsonld.expert(session, request, out)
     return with_included(session, "expert", ExpertPublic, out, include)
 
 

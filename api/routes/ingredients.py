@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api import queries
+from api import jsonld, queries
 from api.deps import PageDep, SessionDep
 from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
@@ -44,9 +44,17 @@ def list_ingredients(
     )
 
 
-@router.get("/{slug}", response_model=IngredientPublic, responses=problem_responses(404))
-def get_ingredient(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+@router.get(
+    "/{slug}",
+    response_model=IngredientPublic,
+    responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
+)
+def get_ingredient(
+    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
+) -> Any:
     """An ingredient with its uses per procedure and the side effects named for it, cited."""
     detail = queries.term_detail(session, "ingredient", slug, "ingredient")
     detail["side_effects"] = queries.side_effects_of_ingredient(session, slug)
+    if jsonld.wanted(request):
+        return jsonld.ingredient(session, request, detail)
     return with_included(session, "ingredient", IngredientPublic, detail, include)

@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api import queries
+from api import jsonld, queries
 from api.deps import PageDep, SessionDep
 from api.embed import IncludeParam, with_included
 from api.errors import problem_responses
@@ -50,10 +50,18 @@ def list_procedures(
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
-@router.get("/{slug}", response_model=ProcedurePublic, responses=problem_responses(404))
-def get_procedure(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+@router.get(
+    "/{slug}",
+    response_model=ProcedurePublic,
+    responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
+)
+def get_procedure(
+    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
+) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
     detail = queries.procedure_detail(session, slug)
+    if jsonld.wanted(request):
+        return jsonld.procedure(session, request, detail)
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 

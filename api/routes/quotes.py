@@ -2,10 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import String, cast, select
 
-from api import queries
+from api import jsonld, queries
 from api.deps import PageDep, SessionDep
 from api.embed import IncludeParam, with_included
 from api.errors import NotFound, problem_responses
@@ -55,13 +55,20 @@ def list_quotes(
     return {"items": queries.with_tags(session, rows), "total": total, "next": next_url}
 
 
-@router.get("/{slug_or_id}", response_model=QuotePublic, responses=problem_responses(404))
-def get_quote(session: SessionDep, slug_or_id: str, include: IncludeParam = None) -> Any:
+@router.get(
+    "/{slug_or_id}",
+    response_model=QuotePublic,
+    responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
+)
+def get_quote(
+    request: Request, session: SessionDep, slug_or_id: str, include: IncludeParam = None
+) -> Any:
     """One quote, by slug or by numeric id."""
     key = Quote.id == int(slug_or_id) if slug_or_id.isdigit() else Quote.slug == slug_or_id
     rows = session.execute(queries.quote_select(key)).all()
     if not rows:
         raise NotFound(f"No quote {slug_or_id!r}.")
-    return with_included(
-        session, "quote", QuotePublic, queries.with_tags(session, rows)[0], include
-    )
+    detail = queries.with_tags(session, rows)[0]
+    if jsonld.wanted(request):
+        return jsonld.quote(session, request, detail)
+    return with_included(session, "quote", QuotePublic, detail, include)

@@ -43,7 +43,7 @@ def list_side_effects(
     )
 
 
-@router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404))
+@router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404, 422))
 def get_side_effect(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A side effect with the procedures (and ingredients) it is listed for, each cited."""
     detail = queries.term_detail(session, "side_effect", slug, "side effect")

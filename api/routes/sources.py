@@ -40,7 +40,7 @@ def list_sources(
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
-@router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404))
+@router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404, 422))
 def get_source(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
     """A source with its full text, content hash, and the experts it quotes or features."""
     source = queries.get_published(session, Source, slug, "source")

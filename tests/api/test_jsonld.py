@@ -1,0 +1,119 @@
+"""`Accept: application/ld+json`: schema.org markup that parses as JSON-LD, statements cited."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pyld import jsonld
+
+SCHEMA = "https://schema.org/"
+LD = {"Accept": "application/ld+json"}
+
+
+def schema_org_loader(url: str, options: Any = None) -> dict[str, Any]:
+    """schema.org's context, served locally (the tests run offline): its vocabulary."""
+    assert url.rstrip("/") == "https://schema.org", url
+    return {
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": {"@context": {"@vocab": SCHEMA}},
+    }
+
+
+def graph_of(client: TestClient, url: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The raw document and its flattened JSON-LD graph (every node, with absolute IRIs)."""
+    r = client.get(url, headers=LD)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/ld+json")
+    doc = r.json()
+    flat = jsonld.flatten(doc, None, {"documentLoader": schema_org_loader})
+    return doc, flat
+
+
+def types_in(flat: list[dict[str, Any]]) -> set[str]:
+    return {t.removeprefix(SCHEMA) for node in flat for t in node.get("@type", [])}
+
+
+def node(flat: list[dict[str, Any]], id_: str) -> dict[str, Any]:
+    return next(n for n in flat if n["@id"] == id_)
+
+
+class TestJsonLd:
+    def test_procedure_is_a_medical_procedure_with_outcomes_and_contraindications(
+        self, client: TestClient
+    ) -> None:
+        doc, flat = graph_of(client, "/v1/procedures/in-office-microneedling-pen")
+        assert doc["@context"] == "https://schema.org"
+        me = node(flat, doc["@id"])
+        assert me["@type"] == [SCHEMA + "MedicalProcedure"]
+        for prop in (
+            "adverseOutcome",
+            "contraindication",
+            "howPerformed",
+            "preparation",
+            "followup",
+        ):
+            assert me.get(SCHEMA + prop), prop
+        assert {"MedicalEntity", "MedicalContraindication", "CreativeWork", "Article"} <= (
+            types_in(flat)
+        )
+        redness = node(flat, "http://testserver/v1/side-effects/redness")
+        assert redness[SCHEMA + "subjectOf"]
+
+    def test_every_statement_cites_a_source_article(self, client: TestClient) -> None:
+        doc, flat = graph_of(client, "/v1/procedures/scalp-microneedling")
+        for outcome in doc["adverseOutcome"] + doc["contraindication"]:
+            assert outcome["subjectOf"], outcome["name"]
+            for excerpt in outcome["subjectOf"]:
+                assert excerpt["isPartOf"]["@type"] == "Article"
+                assert excerpt["isPartOf"]["@id"].startswith("http://testserver/v1/sources/")
+                assert excerpt["text"]
+
+    @pytest.mark.parametrize(
+        ("url", "expected"),
+        [
+            ("/v1/ingredients/minoxidil", "Drug"),
+            ("/v1/ingredients/platelet-rich-plasma", "MedicalTherapy"),
+            ("/v1/conditions/androgenetic-alopecia", "MedicalCondition"),
+            ("/v1/experts/bertha-baum", "Person"),
+            ("/v1/quotes/baum-scalp-health-role", "Quotation"),
+        ],
+    )
+    def test_each_kind_has_its_schema_org_type(
+        self, client: TestClient, url: str, expected: str
+    ) -> None:
+        doc, flat = graph_of(client, url)
+        assert node(flat, doc["@id"])["@type"] == [SCHEMA + expected]
+
+    def test_a_quotation_names_speaker_and_source(self, client: TestClient) -> None:
+        doc, flat = graph_of(client, "/v1/quotes/baum-scalp-health-role")
+        me = node(flat, doc["@id"])
+        speaker = node(flat, me[SCHEMA + "spokenByCharacter"][0]["@id"])
+        assert speaker["@type"] == [SCHEMA + "Person"]
+        source = node(flat, me[SCHEMA + "isBasedOn"][0]["@id"])
+        assert source["@type"] == [SCHEMA + "Article"]
+        assert me[SCHEMA + "text"][0]["@value"].startswith("Scalp health plays a crucial role")
+
+    def test_ingredient_aliases_and_side_effects(self, client: TestClient) -> None:
+        doc, _ = graph_of(client, "/v1/ingredients/minoxidil")
+        assert "Rogaine" in doc["alternateName"]
+        assert all(o["subjectOf"] for o in doc["adverseOutcome"])
+
+    def test_plain_json_stays_the_default(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures/scalp-microneedling")
+        assert r.headers["content-type"] == "application/json"
+        assert "@context" not in r.json()
+
+    def test_json_and_json_ld_have_different_etags(self, client: TestClient) -> None:
+        url = "/v1/experts/bertha-baum"
+        plain = client.get(url).headers["etag"]
+        ld = client.get(url, headers=LD)
+        assert ld.headers["etag"] != plain
+        again = client.get(url, headers={**LD, "If-None-Match": ld.headers["etag"]})
+        assert again.status_code == 304
+        assert client.get(url, headers={"If-None-Match": ld.headers["etag"]}).status_code == 200
+
+    def test_unknown_slug_is_still_problem_json(self, client: TestClient) -> None:
+        r = client.get("/v1/procedures/nope", headers=LD)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
