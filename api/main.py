@@ -23,6 +23,7 @@ from api.routes import (
     search,
     side_effects,
     sources,
+    stats,
 )
 from api.routes.admin.http import NoStoreForAdmin
 
@@ -61,6 +62,7 @@ v1.include_router(quotes.router)
 v1.include_router(sources.router)
 v1.include_router(admin.router)
 v1.include_router(search.router)
+v1.include_router(stats.router)
 
 app.include_router(v1)
 app.include_router(health.router)

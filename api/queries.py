@@ -476,3 +476,66 @@ def sources_of_expert(expert_id: int) -> Select[Any]:
         Citation.subject_type == "expert", Citation.subject_id == expert_id
     )
     return quoted.union(described)
+
+
+def side_effect_counts(session: Session) -> list[dict[str, Any]]:
+    """Per published side effect: how many sources and procedures list it, most cited first."""
+    cited_by: list[Select[Any]] = []
+    for link in KIND["side_effect"].links:
+        target = KIND[link.target].table
+        cited_by.append(
+            select(
+                getattr(link.table, link.owner_column).label("side_effect_id"),
+                Citation.source_id,
+                link.table.procedure_id.label("procedure_id")  # type: ignore[attr-defined]
+                if link.target == "procedure"
+                else literal(None).label("procedure_id"),
+            )
+            .join(Citation, Citation.subject_id == link.table.id)  # type: ignore[attr-defined]
+            .join(Source, Source.id == Citation.source_id)
+            .join(target, target.id == getattr(link.table, link.target_column))  # type: ignore[attr-defined]
+            .where(
+                Citation.subject_type == link.subject_type,
+                published(link.table),
+                published(Source),
+                published(target),
+            )
+        )
+    listed = cited_by[0].union_all(*cited_by[1:]).subquery()
+    rows = session.execute(
+        select(
+            SideEffect.slug,
+            SideEffect.name,
+            func.count(listed.c.source_id.distinct()).label("sources"),
+            func.count(listed.c.procedure_id.distinct()).label("procedures"),
+        )
+        .join(listed, listed.c.side_effect_id == SideEffect.id)
+        .where(published(SideEffect))
+        .group_by(SideEffect.id, SideEffect.slug, SideEffect.name)
+        .order_by(func.count(listed.c.source_id.distinct()).desc(), SideEffect.slug)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def experts_by_quotes(session: Session) -> list[dict[str, Any]]:
+    """Published experts with how many published quotes each has, most quoted first."""
+    quotes = func.count(Quote.id)
+    rows = session.execute(
+        select(Expert.slug, Expert.name, quotes.label("quotes"))
+        .join(Quote, (Quote.expert_id == Expert.id) & (Quote.status == PUBLISHED))
+        .join(Source, (Source.id == Quote.source_id) & (Source.status == PUBLISHED))
+        .where(published(Expert))
+        .group_by(Expert.id, Expert.slug, Expert.name)
+        .order_by(quotes.desc(), Expert.slug)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def collection_totals(session: Session) -> dict[str, int]:
+    """How many published entities each collection holds, in one statement."""
+    counts = [
+        select(func.count()).select_from(kind.table).where(published(kind.table)).scalar_subquery()
+        for kind in KINDS
+    ]
+    row = session.execute(select(*counts)).one()
+    return {kind.file: int(n) for kind, n in zip(KINDS, row, strict=True)}

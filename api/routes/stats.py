@@ -1,0 +1,40 @@
+"""Counts for dashboards: which side effects most sources list, which experts are quoted most."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api import queries
+from api.deps import SessionDep
+from api.shaping import ShapedRoute
+
+router = APIRouter(prefix="/stats", tags=["stats"], route_class=ShapedRoute)
+
+
+class SideEffectCount(BaseModel):
+    slug: str
+    name: str
+    sources: int
+    procedures: int
+
+
+class ExpertCount(BaseModel):
+    slug: str
+    name: str
+    quotes: int
+
+
+class Stats(BaseModel):
+    totals: dict[str, int]
+    side_effects: list[SideEffectCount]
+    experts: list[ExpertCount]
+
+
+@router.get("", response_model=Stats)
+def stats(session: SessionDep) -> dict:
+    """Published totals per collection; side effects by how many sources list them; experts by
+    how many quotes they have."""
+    return {
+        "totals": queries.collection_totals(session),
+        "side_effects": queries.side_effect_counts(session),
+        "experts": queries.experts_by_quotes(session),
+    }
