@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -99,15 +100,24 @@ def _refuse(session: Session, request: Request, reason: str) -> Unauthorized:
     return Unauthorized(f"{reason} Send `Authorization: Bearer <API key>`.")
 
 
-def current_key(request: Request, session: SessionDep) -> ApiKey:
+# Declares the scheme in the OpenAPI; the answers to a missing or bad key are ours (401 + audit).
+bearer = HTTPBearer(auto_error=False, description="An API key: `skinkb keys create`.")
+
+
+def current_key(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey:
     """The API key the request authenticates with; 401 (and an audit entry) if none is valid."""
-    header = request.headers.get("authorization")
-    if header is None:
-        raise _refuse(session, request, "No API key was sent.")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise _refuse(session, request, "The Authorization header is not a bearer API key.")
-    row = find_key(session, key.strip())
+    if credentials is None:
+        reason = (
+            "No API key was sent."
+            if "authorization" not in request.headers
+            else "The Authorization header is not a bearer API key."
+        )
+        raise _refuse(session, request, reason)
+    row = find_key(session, credentials.credentials.strip())
     if row is None:
         raise _refuse(session, request, "The API key is unknown or revoked.")
     return row

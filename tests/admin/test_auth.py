@@ -1,5 +1,6 @@
 """API keys and roles: every write is guarded, each role may do what it should and no more."""
 
+import logging
 import re
 from typing import Any
 
@@ -256,3 +257,16 @@ def test_each_role_against_each_kind_of_write(
     else:
         assert r.status_code == 403, r.text
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_keys_never_reach_the_logs(
+    client: TestClient, editor: Admin, keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    editor.get("/v1/admin/sources")
+    editor.patch("/v1/admin/conditions/scars", json={"name": "x"}, headers={"If-Match": '"1"'})
+    client.get("/v1/admin/sources", headers={"Authorization": f"Bearer {keys['editor']}x"})
+    assert caplog.records, "the requests were logged"
+    logged = caplog.text + " ".join(str(getattr(r, "fields", "")) for r in caplog.records)
+    secrets = [key.split("_", 2)[2] for key in keys.values()]
+    assert not any(secret in logged for secret in secrets)
