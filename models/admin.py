@@ -1,9 +1,10 @@
 """What the admin API answers with: entries as editors see them, deletions, imports."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from models.base import UtcDateTime
 
 
 class AdminEntrySummary(BaseModel):
@@ -12,7 +13,7 @@ class AdminEntrySummary(BaseModel):
     status: str
     version: int
     pending_edit: bool
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class AdminEntry(AdminEntrySummary):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import DateTime, String
 from sqlmodel import Field, SQLModel
 
-from models.base import NAME_MAX, utcnow
+from models.base import NAME_MAX, UtcDateTime, utcnow
 
 
 class KeyRole(StrEnum):
@@ -55,8 +55,8 @@ class ApiKeyPublic(BaseModel):
     name: str
     role: KeyRole
     prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyPublic):

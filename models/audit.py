@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, DateTime, String
 from sqlmodel import Field, SQLModel
 
-from models.base import NAME_MAX, utcnow
+from models.base import NAME_MAX, UtcDateTime, utcnow
 
 
 class AuditEvent(SQLModel, table=True):
@@ -23,7 +23,7 @@ class AuditEvent(SQLModel, table=True):
 
 class AuditEventPublic(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str | None
     action: str
     target: str | None

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +33,14 @@ class Status(StrEnum):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A stored time as answered: in UTC with its offset (SQLite hands times back without one).
+UtcDateTime = Annotated[datetime, pydantic.AfterValidator(_as_utc)]
 
 
 class Tracked(SQLModel):

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import NAME_MAX, SLUG_MAX, utcnow
+from models.base import NAME_MAX, SLUG_MAX, UtcDateTime, utcnow
 
 
 class Revision(SQLModel, table=True):
@@ -32,7 +32,7 @@ class RevisionPublic(BaseModel):
     number: int
     action: str
     author: str
-    at: datetime
+    at: UtcDateTime
     version: int
     status: str
     diff: dict[str, Any]

@@ -77,7 +77,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}",
         status_code=201,
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 409, 422),
+        responses=problem_responses(400, 401, 403, 409, 422),
         summary=f"Create a {noun} (as a draft)",
         name=f"admin_create_{kind.name}",
     )
@@ -95,7 +95,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.patch(
         f"/{path}/{{slug}}",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 412, 422, 428),
         summary=f"Edit a {noun}: a draft in place, a published one as a pending edit",
         name=f"admin_update_{kind.name}",
     )

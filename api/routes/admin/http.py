@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from api import editing
-from api.errors import InvalidParameter, PreconditionRequired, Unprocessable
+from api.errors import PreconditionRequired, Unprocessable
 from api.store import Kind
 from models import ApiKey, IdempotentResponse
 from models.admin import AdminEntry
@@ -26,12 +26,21 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def if_match(request: Request) -> int:
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='Required: the ETag of the entry as last read, e.g. `"3"` (428 without it, '
+        "412 if the entry has changed since).",
+    ),
+]
+
+
+def if_match(header: IfMatchHeader = None) -> int:
     """The version named by If-Match (a strong ETag this API handed out); 428 if missing.
 
     Anything else (a weak or unknown tag, `*`) matches no version, so it answers 412.
     """
-    header = request.headers.get("if-match")
     if header is None:
         raise PreconditionRequired(
             'Send If-Match with the ETag of the entry (its version), e.g. If-Match: "3".'
@@ -42,8 +51,8 @@ def if_match(request: Request) -> int:
     return -1
 
 
-def optional_if_match(request: Request) -> int | None:
-    return if_match(request) if "if-match" in request.headers else None
+def optional_if_match(header: IfMatchHeader = None) -> int | None:
+    return None if header is None else if_match(header)
 
 
 IfMatch = Annotated[int, Depends(if_match)]
@@ -100,10 +109,18 @@ class Idempotency:
             )
 
 
-async def idempotency(request: Request) -> Idempotency:
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
-        raise InvalidParameter("Idempotency-Key", "Idempotency-Key must be 1 to 200 characters.")
+async def idempotency(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            description="A retry with the same key and body replays the first answer.",
+        ),
+    ] = None,
+) -> Idempotency:
     raw = await request.body()
     try:
         body = json.dumps(json.loads(raw), sort_keys=True) if raw else ""

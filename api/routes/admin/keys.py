@@ -26,7 +26,7 @@ def list_keys(session: SessionDep, key: Admin) -> list[dict]:
     "",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
     summary="Create an API key; the answer holds the key, which is never shown again",
 )
 def create_key(body: ApiKeyCreate, session: SessionDep, key: Admin) -> JSONResponse:

@@ -29,7 +29,7 @@ from models.link import (
 
 router = APIRouter()
 
-ADD = problem_responses(401, 403, 404, 409, 412, 422)
+ADD = problem_responses(400, 401, 403, 404, 409, 412, 422)
 REMOVE = problem_responses(401, 403, 404, 412, 422, 428)
 LevelFilter = Annotated[Level | None, Query(description="Only the listing at this level.")]
 RoleFilter = Annotated[Role | None, Query(description="Only the listing with this role.")]
