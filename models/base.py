@@ -23,6 +23,9 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 120
 NAME_MAX = 300
 TEXT_MAX = 5_000
+# A short name in a list (an alias, a credential), and a kebab-case tag (a quote's topic).
+ShortName = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=NAME_MAX)]
+Tag = Annotated[str, pydantic.StringConstraints(max_length=60, pattern=SLUG_PATTERN)]
 
 
 class Status(StrEnum):
@@ -111,7 +114,7 @@ class TermIn(BaseModel):
 
     slug: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     name: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
-    aliases: list[str] = pydantic.Field(default_factory=list, max_length=20)
+    aliases: list[ShortName] = pydantic.Field(default_factory=list, max_length=20)
     description: str | None = pydantic.Field(default=None, max_length=TEXT_MAX)
 
 

@@ -11,6 +11,7 @@ from models.base import (
     SLUG_PATTERN,
     CitationIn,
     CitationPublic,
+    ShortName,
     Tracked,
 )
 
@@ -33,7 +34,7 @@ class ExpertCreate(BaseModel):
 
     slug: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     name: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
-    credentials: list[str] = pydantic.Field(default_factory=list, max_length=10)
+    credentials: list[ShortName] = pydantic.Field(default_factory=list, max_length=10)
     role: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
     affiliation: str | None = pydantic.Field(default=None, max_length=NAME_MAX)
     location: str | None = pydantic.Field(default=None, max_length=NAME_MAX)

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, String, Text
 from sqlmodel import Field, SQLModel
 
-from models.base import SLUG_MAX, SLUG_PATTERN, TEXT_MAX, CitationPublic, Tracked
+from models.base import SLUG_MAX, SLUG_PATTERN, TEXT_MAX, CitationPublic, Tag, Tracked
 
 
 class Quote(Tracked, table=True):
@@ -37,7 +37,7 @@ class QuoteCreate(BaseModel):
     expert: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     source: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     text: str = pydantic.Field(min_length=1, max_length=TEXT_MAX)
-    topics: list[str] = pydantic.Field(default_factory=list, max_length=20)
+    topics: list[Tag] = pydantic.Field(default_factory=list, max_length=20)
     procedures: list[str] = pydantic.Field(default_factory=list, max_length=20)
 
     @pydantic.field_validator("procedures")

@@ -34,7 +34,7 @@ class SourceCreate(BaseModel):
     slug: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     title: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
     publisher: str | None = pydantic.Field(default=None, max_length=NAME_MAX)
-    url: str | None = pydantic.Field(default=None, max_length=2_000)
+    url: str | None = pydantic.Field(default=None, max_length=2_000, pattern=r"^https?://\S+$")
     text: str = pydantic.Field(min_length=1, max_length=SOURCE_TEXT_MAX)
 
 

@@ -148,6 +148,26 @@ class TestCreate:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "title"]
 
+    @pytest.mark.parametrize(
+        ("collection", "field", "value", "loc"),
+        [
+            ("conditions", "aliases", ["x" * 301], ["aliases", 0]),
+            ("conditions", "aliases", ["a"] * 21, ["aliases"]),
+            ("experts", "credentials", [""], ["credentials", 0]),
+            ("quotes", "topics", ["Not A Tag"], ["topics", 0]),
+            ("sources", "url", "javascript:alert(1)", ["url"]),
+            ("sources", "text", "", ["text"]),
+        ],
+    )
+    def test_every_value_is_bounded(
+        self, editor: Admin, collection: str, field: str, value: object, loc: list
+    ) -> None:
+        create_all(editor, upto="experts")
+        doc = {**DOCUMENTS[collection], "slug": "another-one", field: value}
+        r = editor.post(f"/v1/admin/{collection}", json=doc)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", *loc]
+
     def test_excerpt_not_in_the_source_is_422_naming_it(self, editor: Admin) -> None:
         create_all(editor, upto="sources")
         doc = copy.deepcopy(DOCUMENTS["side-effects"])
