@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -157,3 +157,21 @@ class ListedTerm(TermSummary):
     inherited_from: str | None
     note: str | None
     citations: list[CitationPublic]
+
+
+def update_model(create: type[BaseModel]) -> type[BaseModel]:
+    """`FooUpdate` for `FooCreate`: every field optional, the slug left out (it never changes).
+
+    Only the fields sent are applied (PATCH); the whole document is then validated by `create`.
+    """
+    fields: dict[str, Any] = {
+        name: (info.annotation | None, pydantic.Field(default=None, description=info.description))
+        for name, info in create.model_fields.items()
+        if name != "slug"
+    }
+    return pydantic.create_model(  # type: ignore[no-any-return,call-overload]
+        create.__name__.removesuffix("Create") + "Update",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"Fields of {create.__name__} to change; the others stay as they are.",
+        **fields,
+    )

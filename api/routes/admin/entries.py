@@ -4,9 +4,9 @@ The same routes for each collection (`/v1/admin/procedures`, `/v1/admin/side-eff
 declared once for all of them.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api import editing
@@ -23,7 +23,7 @@ from api.routes.admin.http import (
     etag,
 )
 from api.store import Kind
-from models import Status
+from models import Status, base
 from models.admin import AdminEntry, AdminPage, DeleteReport
 from models.revision import RevisionPublic
 
@@ -36,19 +36,12 @@ Cascade = Annotated[
     ),
 ]
 StatusFilter = Annotated[Status | None, Query(description="draft, published or archived.")]
-Changes = Annotated[
-    dict[str, Any],
-    Body(
-        description="The fields to change, as in the collection's document format; "
-        "unknown fields are refused, the slug cannot change.",
-        examples=[{"name": "A new name"}],
-    ),
-]
 
 
 def add_routes(path: str, kind: Kind) -> None:
     """Declare the routes of one collection; `kind.create` is its request body."""
     create_model = kind.create
+    update_model = base.update_model(kind.create)
     noun = kind.name.replace("_", " ")
 
     @router.get(
@@ -100,10 +93,15 @@ def add_routes(path: str, kind: Kind) -> None:
         name=f"admin_update_{kind.name}",
     )
     def update_entry(
-        slug: str, changes: Changes, session: SessionDep, key: Editor, version: IfMatch
+        slug: str,
+        changes: update_model,  # type: ignore[valid-type]
+        session: SessionDep,
+        key: Editor,
+        version: IfMatch,
     ) -> JSONResponse:
         row = editing.get_row(session, kind, slug)
-        editing.update(session, kind, row, changes, version, key)
+        sent = changes.model_dump(mode="json", exclude_unset=True)
+        editing.update(session, kind, row, sent, version, key)
         return entry_answer(session, kind, row, actor=key)
 
     @router.delete(
