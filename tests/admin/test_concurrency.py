@@ -124,3 +124,42 @@ def test_sequential_patches_each_on_the_last_version_lose_nothing(
             )
             assert r.status_code == 200, r.text
         assert client.get(url, headers=headers).json()["document"]["aliases"] == aliases
+
+
+def test_concurrent_editors_retrying_on_412_lose_no_update(committed: tuple[Engine, str]) -> None:
+    """Each editor adds one alias, re-reading and retrying when told its version is stale."""
+    _, key = committed
+    headers = {"Authorization": f"Bearer {key}"}
+    url = "/v1/admin/conditions/scars"
+    start = threading.Barrier(EDITORS)
+    outcomes: list[list[int]] = [[] for _ in range(EDITORS)]
+
+    def add_alias(i: int) -> None:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            start.wait()
+            for _ in range(10 * EDITORS):
+                current = client.get(url, headers=headers)
+                aliases = [*current.json()["document"]["aliases"], f"alias {i}"]
+                r = client.patch(
+                    url,
+                    json={"aliases": aliases},
+                    headers={**headers, "If-Match": current.headers["ETag"]},
+                )
+                outcomes[i].append(r.status_code)
+                if r.status_code != 412:
+                    return
+
+    threads = [threading.Thread(target=add_alias, args=(i,)) for i in range(EDITORS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert all(codes[-1] == 200 and set(codes[:-1]) <= {412} for codes in outcomes), outcomes
+    with TestClient(app) as client:
+        entry = client.get(url, headers=headers)
+    aliases = entry.json()["document"]["aliases"]
+    assert sorted(a for a in aliases if a.startswith("alias ")) == sorted(
+        f"alias {i}" for i in range(EDITORS)
+    )
+    assert entry.headers["ETag"] == f'"{1 + EDITORS}"'
