@@ -28,5 +28,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         f"{DEFAULT_PG_ADMIN}; a bench database is created beside it); 'none' to skip",
     )
     p.add_argument("--postgres-scale", default="10k", choices=SCALE_NAMES)
+    p.add_argument(
+        "--cold-env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a service setting for cold runs, to switch a response cache off "
+        "(default: any SKINKB_*CACHE*_ENABLED setting found, set to false)",
+    )
+    p.add_argument(
+        "--analyze",
+        action="store_true",
+        help="run ANALYZE on the SQLite files first (planner statistics a fresh database lacks)",
+    )
     p.add_argument("--python-load", action="store_true", help="use the Python load generator")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results are written")

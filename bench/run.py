@@ -4,12 +4,14 @@
 """
 
 import argparse
+import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +37,9 @@ from models import ProcedureSideEffect as PSE
 
 SLUG = "at-home-derma-roller"  # a seed variant: its relation rows include inherited ones
 SEARCH_QUERY = "itching"
-INCLUDE = "side-effects,contraindications,quotes"
+GROWTH = ("relation", "deep-page")  # the endpoints whose p99 the growth target compares
+# The relations embedded in the detail page, as ?include= spells them (the first one accepted).
+INCLUDES = ("side_effects,contraindications,quotes", "side-effects,contraindications,quotes")
 
 
 @dataclass
@@ -80,6 +84,8 @@ class Plan:
     postgres_scale: str
     quick: bool
     use_wrk: bool
+    cold_env: dict[str, str] = field(default_factory=dict)  # service settings for cold runs
+    analyze: bool = False  # SQLite files with planner statistics
     notes: list[str] = field(default_factory=list)
 
 
@@ -113,10 +119,12 @@ def deep_cursor(url: str) -> str:
 
 
 class Bench:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, checkpoint: Path | None = None):
         self.plan = plan
         self.rows: list[Row] = []
         self.skipped: list[str] = []
+        # Rows so far, rewritten after every run, so a run stopped midway still leaves figures.
+        self.checkpoint = checkpoint
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -179,6 +187,11 @@ class Bench:
             note=note,
         )
         self.rows.append(row)
+        if self.checkpoint is not None:
+            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            self.checkpoint.write_text(
+                json.dumps({"notes": self.skipped, "rows": [r.as_dict() for r in self.rows]})
+            )
         self.say(
             f"  {target:9} {endpoint:15} {row.cache} w{workers} c{load.connections:<3} "
             f"{database:10} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>7.2f} ms  "
@@ -189,12 +202,29 @@ class Bench:
 
     # --- servers -----------------------------------------------------------------------
 
-    def service(self, url: str, workers: int = 1) -> Server:
+    def service(self, url: str, workers: int = 1, cold: bool = False) -> Server:
         port = free_port()
         argv = [*skinkb_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--workers", str(workers)]
         env = {**SERVICE_ENV, "SKINKB_DATABASE_URL": url}
+        if cold:
+            env |= self.plan.cold_env
         return Server("skinkb", argv, env, port, "/healthz")
+
+    def cold_then_warm(
+        self, url: str, run: Callable[[Server, bool], None], workers: int = 1
+    ) -> None:
+        """`run(server, cold)` cold then warm: on one server, or on two when cold runs need the
+        service's response cache switched off (`--cold-env`)."""
+        if self.plan.cold_env:
+            with self.service(url, workers, cold=True) as server:
+                run(server, True)
+            with self.service(url, workers) as server:
+                run(server, False)
+        else:
+            with self.service(url, workers) as server:
+                run(server, True)
+                run(server, False)
 
     def limit(self, body: Path, workers: int = 1) -> Server:
         port = free_port()
@@ -223,11 +253,16 @@ class Bench:
         names = {p.get("name") for p in detail_params.get("parameters", [])}
         detail = f"/v1/procedures/{SLUG}"
         if "include" in names:
-            probe = httpx.get(server.base + f"{detail}?include={INCLUDE}", timeout=30)
-            if probe.status_code == 200:
-                out.append(("detail+include", f"{detail}?include={INCLUDE}", {}))
+            accepted = [
+                include
+                for include in INCLUDES
+                if httpx.get(f"{server.base}{detail}?include={include}", timeout=30).status_code
+                == 200
+            ]
+            if accepted:
+                out.append(("detail+include", f"{detail}?include={accepted[0]}", {}))
             else:
-                self.skip(f"detail ?include={INCLUDE} answered {probe.status_code}; plain detail")
+                self.skip(f"detail ?include= refused {' and '.join(INCLUDES)}; plain detail")
                 out.append(("detail", detail, {}))
         else:
             self.skip("no ?include= on the procedure detail yet (issue 4): plain detail measured")
@@ -259,6 +294,8 @@ class Bench:
         for name in plan.scales:
             started = time.monotonic()
             path, info = synth.sqlite_database(synth.SCALES[name], plan.seed)
+            if plan.analyze:
+                path = synth.analyzed_copy(path)
             url = f"sqlite:///{path}"
             databases[name] = (path, url, link_rows(url))
             self.say(
@@ -303,25 +340,38 @@ class Bench:
                         cold=cold,
                         note=f"{ds_rows} rows",
                     )
-            with self.service(url) as server:
+            cursor = deep_cursor(url)
+
+            def every_endpoint(
+                server: Server,
+                cold: bool,
+                name: str = name,
+                links: int = links,
+                ds_rows: int = ds_rows,
+                cursor: str = cursor,
+            ) -> None:
                 items = httpx.get(server.base + f"/v1/procedures/{SLUG}/side-effects").json()
                 if items.get("total") != ds_rows:
                     self.skip(
                         f"scale {name}: Datasette returned {ds_rows} rows, the service "
                         f"{items.get('total')}: not the same query"
                     )
-                for endpoint, p, headers in self.endpoints(server, deep_cursor(url)):
-                    for cold in (True, False):
-                        self.measure(
-                            server,
-                            scale=name,
-                            links=links,
-                            target="service",
-                            endpoint=endpoint,
-                            path=p,
-                            cold=cold,
-                            headers=headers,
-                        )
+                for endpoint, p, headers in self.endpoints(server, cursor):
+                    # A quick run measures the rest at its largest scale only.
+                    if plan.quick and name != plan.scales[-1] and endpoint not in GROWTH:
+                        continue
+                    self.measure(
+                        server,
+                        scale=name,
+                        links=links,
+                        target="service",
+                        endpoint=endpoint,
+                        path=p,
+                        cold=cold,
+                        headers=headers,
+                    )
+
+            self.cold_then_warm(url, every_endpoint)
 
         largest = plan.scales[-1]
         path, url, links = databases[largest]
@@ -339,19 +389,21 @@ class Bench:
             )
             limit_rps[2] = row.result.rps
         relation = f"/v1/procedures/{SLUG}/side-effects"
-        with self.service(url, workers=2) as server:
-            for cold in (True, False):
-                self.measure(
-                    server,
-                    scale=largest,
-                    links=links,
-                    target="service",
-                    endpoint="relation",
-                    path=relation,
-                    cold=cold,
-                    workers=2,
-                )
-        with self.service(url) as server:
+
+        def two_workers(server: Server, cold: bool) -> None:
+            self.measure(
+                server,
+                scale=largest,
+                links=links,
+                target="service",
+                endpoint="relation",
+                path=relation,
+                cold=cold,
+                workers=2,
+            )
+
+        self.cold_then_warm(url, two_workers, workers=2)
+        with self.service(url, cold=True) as server:
             search = httpx.get(server.base + f"/v1/search?q={SEARCH_QUERY}", timeout=30)
             if search.status_code != 404:
                 self.say(f"search with one client at scale {largest}")
@@ -406,18 +458,21 @@ class Bench:
             f"PostgreSQL, scale {plan.postgres_scale} ({links} links, built in {info.seconds} s)"
         )
         relation = f"/v1/procedures/{SLUG}/side-effects"
-        with self.service(url) as server:
-            for cold in (True, False):
-                self.measure(
-                    server,
-                    scale=plan.postgres_scale,
-                    links=links,
-                    target="service",
-                    endpoint="relation",
-                    path=relation,
-                    cold=cold,
-                    database="postgresql",
-                )
+
+        def on_postgres(server: Server, cold: bool) -> None:
+            self.measure(
+                server,
+                scale=plan.postgres_scale,
+                links=links,
+                target="service",
+                endpoint="relation",
+                path=relation,
+                cold=cold,
+                database="postgresql",
+            )
+
+        self.cold_then_warm(url, on_postgres)
+        with self.service(url, cold=True) as server:
             self.say(f"no collapse: {plan.collapse_connections} connections on PostgreSQL")
             self.measure(
                 server,
@@ -475,6 +530,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def cold_env(given: list[str] | None) -> dict[str, str]:
+    """Settings that switch the service's response cache off for cold runs: as given, or any
+    boolean setting named like `response_cache_enabled` the service has."""
+    if given:
+        return dict(item.split("=", 1) for item in given)
+    from api.config import Settings
+
+    return {
+        f"SKINKB_{name.upper()}": "false"
+        for name, f in Settings.model_fields.items()
+        if f.annotation is bool and "cache" in name and name.endswith(("cache", "enabled"))
+    }
+
+
 def make_plan(args: argparse.Namespace) -> Plan:
     quick = bool(args.quick)
     scales = (
@@ -504,6 +573,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
         quick=quick,
         use_wrk=use_wrk,
     )
+    plan.cold_env = cold_env(args.cold_env)
+    plan.analyze = bool(args.analyze)
+    if plan.analyze:
+        plan.notes.append("SQLite files analyzed (ANALYZE) after they were built")
+    if plan.cold_env:
+        plan.notes.append(
+            "cold runs: every URL different and the service started with "
+            + " ".join(f"{k}={v}" for k, v in plan.cold_env.items())
+        )
     if not use_wrk:
         plan.notes.append(
             "wrk not found (or --python-load): load from the bounded Python generator "
@@ -529,7 +607,9 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     started = time.monotonic()
-    bench = Bench(plan)
+    stem = "quick" if plan.quick else "latest"
+    checkpoint = args.out / f"{stem}.partial.json"
+    bench = Bench(plan, checkpoint)
     bench.run()
     meta = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -543,8 +623,8 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(time.monotonic() - started, 1),
     }
     out = args.out
-    stem = "quick" if plan.quick else "latest"
     files = report.write(out, stem, meta, [r.as_dict() for r in bench.rows])
+    checkpoint.unlink(missing_ok=True)
     print(f"\nwrote {', '.join(str(f) for f in files)} in {meta['seconds']} s", flush=True)
     print((out / f"{stem}.md").read_text(), flush=True)
     return 0
