@@ -214,3 +214,24 @@ class TestLoader:
         assert session.scalar(select(func.count()).select_from(SideEffect)) == len(
             DATA["side_effects"]
         )
+
+
+class TestQuotes:
+    def test_every_quotation_in_the_articles_is_a_quote(self, session: Session) -> None:
+        """Each quotation-mark segment of the two articles that quote people is stored verbatim."""
+        stored = {normalise(t) for t in session.scalars(select(Quote.text))}
+        segments = []
+        for text in TEXTS.values():
+            flat = normalise(text)
+            segments += re.findall(r'"([^"]+)"', flat)
+        # A scare quote, not a person speaking.
+        segments = [s.strip().rstrip(",") for s in segments if s != "injury"]
+        assert len(segments) == 24
+        assert [s for s in segments if s not in stored] == []
+
+    def test_each_quote_is_attributed_to_an_expert_of_its_source(self, client) -> None:  # type: ignore[no-untyped-def]
+        for quote in client.get("/v1/quotes?limit=100").json()["items"]:
+            source = client.get(f"/v1/sources/{quote['source']}").json()
+            assert quote["expert"] in source["experts"]
+            surname = quote["expert_name"].split()[-1]
+            assert surname in source["text"]
