@@ -227,9 +227,11 @@ def _upgrade_postgresql() -> None:
         "CREATE FUNCTION kb_revision_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "UPDATE kb_revision SET revision = revision + 1 WHERE id = 1; RETURN NULL; END $$"
     )
+    # BEFORE, so a writing transaction takes the counter's row lock ahead of any row lock of its
+    # own: concurrent writers queue on it instead of deadlocking over rows locked in other orders.
     for table in KB_TABLES:
         op.execute(
-            f"CREATE TRIGGER kb_revision_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"CREATE TRIGGER kb_revision_bump BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION kb_revision_bump()"
         )
 
