@@ -5,7 +5,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request, Response
 from sqlmodel import Session
@@ -45,13 +45,12 @@ def decode_cursor(cursor: str) -> list[str]:
 
 @dataclass
 class PageParams:
-    """Keyset paging: `limit` rows after the key encoded in `cursor`, in the `sort` order."""
+    """Keyset paging: `limit` rows after the key encoded in `cursor`."""
 
     request: Request
     response: Response
     limit: int
     after: list[str] | None
-    sort: str = "slug"
 
     def next_url(self, *last_key: str) -> str:
         url = self.request.url.include_query_params(cursor=encode_cursor(*last_key))
@@ -68,16 +67,15 @@ def page_params(
     cursor: Annotated[
         str | None, Query(max_length=1200, description="The `next` cursor of the previous page.")
     ] = None,
-    sort: Annotated[
-        str,
-        Query(
-            pattern=r"^-?[a-z_]+$",
-            max_length=40,
-            description="Order of the list: `slug` (default) or `name`; `-` first reverses it.",
-        ),
-    ] = "slug",
 ) -> PageParams:
-    return PageParams(request, response, limit, decode_cursor(cursor) if cursor else None, sort)
+    return PageParams(request, response, limit, decode_cursor(cursor) if cursor else None)
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+NameSort = Annotated[
+    Literal["slug", "-slug", "name", "-name"],
+    Query(description="Order of the list (default `slug`); `-` first reverses it."),
+]
+SlugSort = Annotated[
+    Literal["slug", "-slug"], Query(description="Order of the list; `-slug` reverses it.")
+]

@@ -144,15 +144,33 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "source": {"quotes": Relation("quote", _quotes(lambda slug: Source.slug == slug), QuotePublic)},
 }
 
-IncludeParam = Annotated[
-    str | None,
-    Query(
-        max_length=500,
-        pattern=r"^[a-z_]+(\.[a-z_]+)*(,[a-z_]+(\.[a-z_]+)*)*$",
-        description="Related entities to embed under `included`, comma-separated; a dotted path "
-        f"embeds theirs too (`quotes.expert`), at most {MAX_DEPTH} deep.",
-    ),
-]
+
+def paths(kind: str, depth: int = MAX_DEPTH) -> list[str]:
+    """Every include path an entity of `kind` accepts."""
+    out = []
+    for name, relation in RELATIONS.get(kind, {}).items():
+        out.append(name)
+        if depth > 1:
+            out += [f"{name}.{deeper}" for deeper in paths(relation.kind, depth - 1)]
+    return out
+
+
+def include_param(kind: str) -> Any:
+    """The `include` parameter of an entity of `kind`: the schema lists every path it takes."""
+    alternatives = "|".join(
+        p.replace(".", r"\.") for p in sorted(paths(kind), key=len, reverse=True)
+    )
+    return Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            pattern=f"^({alternatives})(,({alternatives}))*$",
+            description="Related entities to embed under `included`, comma-separated; a dotted "
+            f"path embeds theirs too, at most {MAX_DEPTH} deep. One of: "
+            + ", ".join(sorted(paths(kind)))
+            + ".",
+        ),
+    ]
 
 
 def parse_include(kind: str, include: str | None) -> Tree:

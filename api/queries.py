@@ -57,23 +57,24 @@ def page_of(
     key: Any,
     page: PageParams,
     sortable: dict[str, Any] | None = None,
+    sort: str = "slug",
 ) -> tuple[list[Any], int, str | None]:
     """One keyset page of `stmt`, its total, and the next URL (also sent as a `Link` header).
 
-    Rows come in the order `page.sort` names (`slug`, or a column of `sortable`; `-` reverses),
+    Rows come in the order `sort` names (`slug`, or a column of `sortable`; `-` reverses),
     ties broken by `key`, a unique column; the cursor carries the last row's sort key, so every
     page is one index range scan however deep it is.
     """
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    field, descending = page.sort.removeprefix("-"), page.sort.startswith("-")
+    field, descending = sort.removeprefix("-"), sort.startswith("-")
     columns = {"slug": key, **(sortable or {})}
     if field not in columns:
         names = ", ".join(sorted(columns))
-        raise InvalidParameter("sort", f"sort={page.sort!r}: this list sorts by {names}.")
+        raise InvalidParameter("sort", f"sort={sort!r}: this list sorts by {names}.")
     order = [key] if field == "slug" else [columns[field], key]
     if page.after is not None:
-        values = page.after if page.sort == "slug" else page.after[1:]
-        if len(values) != len(order) or (page.sort != "slug" and page.after[0] != page.sort):
+        values = page.after if sort == "slug" else page.after[1:]
+        if len(values) != len(order) or (sort != "slug" and page.after[0] != sort):
             raise InvalidParameter("cursor", "cursor belongs to another sort order")
         left = tuple_(*order) if len(order) > 1 else order[0]
         right = tuple_(*values) if len(values) > 1 else values[0]
@@ -84,7 +85,7 @@ def page_of(
     if len(rows) > page.limit:
         rows = rows[: page.limit]
         last = [str(rows[-1]._mapping[c.key]) for c in order]
-        next_url = page.next_url(*last) if page.sort == "slug" else page.next_url(page.sort, *last)
+        next_url = page.next_url(*last) if sort == "slug" else page.next_url(sort, *last)
         page.response.headers["Link"] = f'<{next_url}>; rel="next"'
     return rows, total, next_url
 
@@ -304,6 +305,7 @@ def term_page(
     inherited: bool = True,
     source: str | None = None,
     where: tuple[ColumnElement[bool], ...] = (),
+    sort: str = "slug",
 ) -> dict[str, Any]:
     """One page of a term collection, narrowed by the filters every term collection offers."""
     kind = KIND[kind_name]
@@ -313,7 +315,7 @@ def term_page(
         stmt = procedure_filter(session, stmt, kind.links[0], term, procedure, inherited)
     if source is not None:
         stmt = source_filter(session, stmt, kind_name, source)
-    rows, total, next_url = page_of(session, stmt, term.slug, page, {"name": term.name})  # type: ignore[attr-defined]
+    rows, total, next_url = page_of(session, stmt, term.slug, page, {"name": term.name}, sort)  # type: ignore[attr-defined]
     return {"items": [dict(r._mapping) for r in rows], "total": total, "next": next_url}
 
 

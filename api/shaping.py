@@ -1,10 +1,11 @@
 """`?fields=`: public answers trimmed to the fields a client names.
 
 `ShapedRoute` is the route class of every public collection router: it declares `fields` on each
-GET route, checks the names against the route's response model (422 naming `fields`), and trims
-the JSON it returns (each item of a page).
+GET route, listing the fields of the route's response model (so anything else is a 422 naming
+`fields`), and trims the JSON it returns (each item of a page).
 """
 
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, get_args
@@ -14,9 +15,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from api.errors import InvalidParameter
+from api.errors import problem_responses
 
-FIELDS_PATTERN = r"^[a-z_]+(,[a-z_]+)*$"
 ALWAYS_KEPT = ("slug",)
 
 
@@ -31,31 +31,24 @@ def item_model(model: Any) -> type[BaseModel] | None:
     return model
 
 
-def fields_param(
-    request: Request,
-    fields: Annotated[
-        str | None,
-        Query(
-            max_length=500,
-            pattern=FIELDS_PATTERN,
-            description="Only these fields, comma-separated (of each item, on a list); "
-            "`slug` is always kept.",
-        ),
-    ] = None,
-) -> list[str] | None:
-    if fields is None:
+def fields_param(names: set[str]) -> Callable[..., None]:
+    """The `fields` parameter of a route whose answer has these fields: the schema lists them."""
+    alternatives = "|".join(sorted(names))
+
+    def fields(
+        fields: Annotated[
+            str | None,
+            Query(
+                max_length=500,
+                pattern=f"^({alternatives})(,({alternatives}))*$",
+                description="Only these fields, comma-separated (of each item, on a list); "
+                f"`slug` is always kept. One of: {', '.join(sorted(names))}.",
+            ),
+        ] = None,
+    ) -> None:
         return None
-    route = request.scope.get("route")
-    model = item_model(getattr(route, "response_model", None))
-    known = set(model.model_fields) if model else set()
-    if request.query_params.get("include"):
-        known.add("included")
-    unknown = [f for f in fields.split(",") if f not in known]
-    if unknown:
-        raise InvalidParameter(
-            "fields", f"fields: {unknown[0]!r} is not a field here; known: {sorted(known)}."
-        )
-    return fields.split(",")
+
+    return fields
 
 
 def trimmed(body: Any, fields: list[str]) -> Any:
@@ -73,8 +66,16 @@ class ShapedRoute(APIRoute):
     """A public read route whose JSON answer `?fields=` trims."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if "GET" in (kwargs.get("methods") or ()):
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(fields_param)]
+        model = item_model(kwargs.get("response_model"))
+        if "GET" in (kwargs.get("methods") or ()) and model is not None:
+            names = set(model.model_fields)
+            if "include" in inspect.signature(endpoint).parameters:
+                names.add("included")
+            kwargs["dependencies"] = [
+                *(kwargs.get("dependencies") or []),
+                Depends(fields_param(names)),
+            ]
+            kwargs["responses"] = {**problem_responses(422), **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

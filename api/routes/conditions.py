@@ -5,8 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api import jsonld, queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
 from api.shaping import ShapedRoute
@@ -14,18 +14,26 @@ from models.base import Page
 from models.condition import ConditionPublic, ConditionSummary
 
 router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=ShapedRoute)
+Include = include_param("condition")
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
 def list_conditions(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     procedure: ProcedureFilter = None,
     inherited: Inherited = True,
     source: SourceFilter = None,
 ) -> dict:
     return queries.term_page(
-        session, "condition", page, procedure=procedure, inherited=inherited, source=source
+        session,
+        "condition",
+        page,
+        procedure=procedure,
+        inherited=inherited,
+        source=source,
+        sort=sort,
     )
 
 
@@ -34,9 +42,7 @@ def list_conditions(
     response_model=ConditionPublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_condition(
-    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
-) -> Any:
+def get_condition(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A condition with the procedures the articles say treat it, cited."""
     detail = queries.term_detail(session, "condition", slug, "condition")
     if jsonld.wanted(request):

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api import queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
 from api.shaping import ShapedRoute
@@ -14,12 +14,14 @@ from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
 router = APIRouter(prefix="/contraindications", tags=["contraindications"], route_class=ShapedRoute)
+Include = include_param("contraindication")
 
 
 @router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))
 def list_contraindications(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     procedure: ProcedureFilter = None,
     inherited: Inherited = True,
     source: SourceFilter = None,
@@ -35,12 +37,13 @@ def list_contraindications(
         procedure=procedure,
         inherited=inherited,
         source=source,
+        sort=sort,
         where=where,
     )
 
 
 @router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404, 422))
-def get_contraindication(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+def get_contraindication(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A contraindication with the procedures it applies to, its level and citations."""
     detail = queries.term_detail(session, "contraindication", slug, "contraindication")
     return with_included(session, "contraindication", ContraindicationPublic, detail, include)

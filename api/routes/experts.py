@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 
 from api import jsonld, queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import SourceFilter
 from api.shaping import ShapedRoute
@@ -17,6 +17,7 @@ from models.expert import ExpertPublic, ExpertSummary
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/experts", tags=["experts"], route_class=ShapedRoute)
+Include = include_param("expert")
 
 _SUMMARY = (
     Expert.slug,
@@ -33,6 +34,7 @@ _SUMMARY = (
 def list_experts(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     source: SourceFilter = None,
     role: Annotated[str | None, Query(max_length=300, description="e.g. hairdresser.")] = None,
     procedure: Annotated[
@@ -56,7 +58,9 @@ def list_experts(
             .where(QuoteProcedure.procedure_id.in_(ids), queries.published(Quote))
         )
         stmt = stmt.where(Expert.id.in_(tagged))
-    rows, total, next_url = queries.page_of(session, stmt, Expert.slug, page, {"name": Expert.name})
+    rows, total, next_url = queries.page_of(
+        session, stmt, Expert.slug, page, {"name": Expert.name}, sort
+    )
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
@@ -65,9 +69,7 @@ def list_experts(
     response_model=ExpertPublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_expert(
-    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
-) -> Any:
+def get_expert(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     expert = queries.get_published(session, Expert, slug, "expert")
     out = {c.key: getattr(expert, c.key) for c in _SUMMARY}

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import jsonld, queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
 from api.shaping import ShapedRoute
@@ -14,12 +14,14 @@ from models.base import Page
 from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
 
 router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=ShapedRoute)
+Include = include_param("ingredient")
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
 def list_ingredients(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     procedure: ProcedureFilter = None,
     inherited: Inherited = True,
     source: SourceFilter = None,
@@ -40,6 +42,7 @@ def list_ingredients(
         procedure=procedure,
         inherited=inherited,
         source=source,
+        sort=sort,
         where=tuple(where),
     )
 
@@ -50,7 +53,7 @@ def list_ingredients(
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 def get_ingredient(
-    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
+    request: Request, session: SessionDep, slug: str, include: Include = None
 ) -> Any:
     """An ingredient with its uses per procedure and the side effects named for it, cited."""
     detail = queries.term_detail(session, "ingredient", slug, "ingredient")

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api import jsonld, queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, SourceFilter
 from api.shaping import ShapedRoute
@@ -20,12 +20,14 @@ from models.quote import ProcedureQuotePublic
 from models.side_effect import ProcedureSideEffectPublic
 
 router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
+Include = include_param("procedure")
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
 def list_procedures(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     setting: Annotated[Setting | None, Query(description="in-office, at-home or any.")] = None,
     kind: Annotated[Kind | None, Query(description="general, variant or combination.")] = None,
     parent: Annotated[
@@ -45,7 +47,7 @@ def list_procedures(
     if source is not None:
         stmt = stmt.where(queries.procedures_citing(session, source))
     rows, total, next_url = queries.page_of(
-        session, stmt, Procedure.slug, page, {"name": Procedure.name}
+        session, stmt, Procedure.slug, page, {"name": Procedure.name}, sort
     )
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
@@ -55,9 +57,7 @@ def list_procedures(
     response_model=ProcedurePublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_procedure(
-    request: Request, session: SessionDep, slug: str, include: IncludeParam = None
-) -> Any:
+def get_procedure(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
     detail = queries.procedure_detail(session, slug)
     if jsonld.wanted(request):

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import String, cast, select
 
 from api import jsonld, queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import PageDep, SessionDep, SlugSort
+from api.embed import include_param, with_included
 from api.errors import NotFound, problem_responses
 from api.params import SourceFilter
 from api.shaping import ShapedRoute
@@ -16,12 +16,14 @@ from models.base import SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
+Include = include_param("quote")
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
 def list_quotes(
     session: SessionDep,
     page: PageDep,
+    sort: SlugSort = "slug",
     expert: Annotated[
         str | None, Query(max_length=120, description="Quotes by this expert.")
     ] = None,
@@ -51,7 +53,7 @@ def list_quotes(
         # Topics are kebab-case tags stored as a JSON array; its text holds each one in quotes.
         where.append(cast(Quote.topics, String).like(f'%"{topic}"%'))
     stmt = queries.quote_select(*where)
-    rows, total, next_url = queries.page_of(session, stmt, Quote.slug, page)
+    rows, total, next_url = queries.page_of(session, stmt, Quote.slug, page, sort=sort)
     return {"items": queries.with_tags(session, rows), "total": total, "next": next_url}
 
 
@@ -61,7 +63,7 @@ def list_quotes(
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 def get_quote(
-    request: Request, session: SessionDep, slug_or_id: str, include: IncludeParam = None
+    request: Request, session: SessionDep, slug_or_id: str, include: Include = None
 ) -> Any:
     """One quote, by slug or by numeric id."""
     key = Quote.id == int(slug_or_id) if slug_or_id.isdigit() else Quote.slug == slug_or_id

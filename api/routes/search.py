@@ -47,8 +47,6 @@ def search_everything(
     unknown = [t for t in types if t not in search.TYPES]
     if unknown:
         raise InvalidParameter("type", f"type={unknown[0]!r} is not one of {search.TYPES}.")
-    if page.sort != "slug":
-        raise InvalidParameter("sort", "search results come best first; they take no sort.")
     if not search.words_of(q):
         raise InvalidParameter("q", "q has no words to search for.")
     offset = search.offset_of(page)

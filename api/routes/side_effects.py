@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api import queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, ProcedureFilter, SourceFilter
 from api.shaping import ShapedRoute
@@ -14,12 +14,14 @@ from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
 router = APIRouter(prefix="/side-effects", tags=["side effects"], route_class=ShapedRoute)
+Include = include_param("side_effect")
 
 
 @router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
 def list_side_effects(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     procedure: ProcedureFilter = None,
     inherited: Inherited = True,
     source: SourceFilter = None,
@@ -39,12 +41,13 @@ def list_side_effects(
         procedure=procedure,
         inherited=inherited,
         source=source,
+        sort=sort,
         where=where,
     )
 
 
 @router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404, 422))
-def get_side_effect(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+def get_side_effect(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A side effect with the procedures (and ingredients) it is listed for, each cited."""
     detail = queries.term_detail(session, "side_effect", slug, "side effect")
     return with_included(session, "side_effect", SideEffectPublic, detail, include)

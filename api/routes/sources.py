@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from api import queries
-from api.deps import PageDep, SessionDep
-from api.embed import IncludeParam, with_included
+from api.deps import NameSort, PageDep, SessionDep
+from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.shaping import ShapedRoute
 from models import Expert, Quote, Source
@@ -15,12 +15,14 @@ from models.base import Page
 from models.source import SourcePublic, SourceSummary
 
 router = APIRouter(prefix="/sources", tags=["sources"], route_class=ShapedRoute)
+Include = include_param("source")
 
 
 @router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
 def list_sources(
     session: SessionDep,
     page: PageDep,
+    sort: NameSort = "slug",
     expert: Annotated[
         str | None, Query(max_length=120, description="Sources that quote or feature this expert.")
     ] = None,
@@ -35,13 +37,13 @@ def list_sources(
     if publisher is not None:
         stmt = stmt.where(Source.publisher == publisher)
     rows, total, next_url = queries.page_of(
-        session, stmt, Source.slug, page, {"name": Source.title}
+        session, stmt, Source.slug, page, {"name": Source.title}, sort
     )
     return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
 
 
 @router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404, 422))
-def get_source(session: SessionDep, slug: str, include: IncludeParam = None) -> Any:
+def get_source(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A source with its full text, content hash, and the experts it quotes or features."""
     source = queries.get_published(session, Source, slug, "source")
     out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})

@@ -5,9 +5,8 @@ from pydantic import BaseModel
 
 from api import queries
 from api.deps import SessionDep
-from api.shaping import ShapedRoute
 
-router = APIRouter(prefix="/stats", tags=["stats"], route_class=ShapedRoute)
+router = APIRouter(prefix="/stats", tags=["stats"])
 
 
 class SideEffectCount(BaseModel):
