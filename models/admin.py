@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.base import UtcDateTime
 
@@ -33,6 +33,28 @@ class AdminPage(BaseModel):
 class DeleteReport(BaseModel):
     deleted: list[str]
     changed: list[str]
+
+
+Documents = list[dict[str, Any]]
+
+
+class ImportDocuments(BaseModel):
+    """As `skinkb export` writes it: the documents of each collection (any may be left out).
+
+    Each document is checked against its collection's `...Create` model when imported, so a refusal
+    names the entry and the field.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: Documents = Field(default_factory=list)
+    experts: Documents = Field(default_factory=list)
+    procedures: Documents = Field(default_factory=list)
+    ingredients: Documents = Field(default_factory=list)
+    side_effects: Documents = Field(default_factory=list)
+    contraindications: Documents = Field(default_factory=list)
+    conditions: Documents = Field(default_factory=list)
+    quotes: Documents = Field(default_factory=list)
 
 
 class ImportReport(BaseModel):

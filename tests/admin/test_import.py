@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from api.store import KINDS
 from models import Revision, Source
+from models.admin import ImportDocuments
 from seed_data.loader import export
 from tests.admin.conftest import Admin
 from tests.admin.documents import DOCUMENTS, SOURCE
@@ -69,6 +71,13 @@ class TestImport:
         r = publisher.post("/v1/admin/import?dry_run=true", json=data)
         assert r.status_code == 200
         assert len(r.json()["refused"]) == 1 and "nobody-at-all" in r.json()["refused"][0]
+
+    def test_an_unknown_collection_is_422_naming_it(self, publisher: Admin) -> None:
+        r = publisher.post("/v1/admin/import", json={"widgets": []})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "widgets"]
+
+    def test_the_body_knows_every_collection(self) -> None:
+        assert list(ImportDocuments.model_fields) == [k.file for k in KINDS]
 
     def test_editors_cannot_import(self, editor: Admin) -> None:
         assert editor.post("/v1/admin/import", json={}).status_code == 403

@@ -1,8 +1,8 @@
 """Bulk import of documents in the export format: all or nothing, or a dry run."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api import editing
@@ -10,14 +10,9 @@ from api.auth import Publisher
 from api.deps import SessionDep
 from api.errors import problem_responses
 from api.routes.admin.http import IdempotencyDep, commit_answer
-from models.admin import ImportReport
+from models.admin import ImportDocuments, ImportReport
 
 router = APIRouter()
-
-Documents = Annotated[
-    dict[str, list[dict[str, Any]]],
-    Body(description='As `skinkb export` writes it: {"procedures": [...], "sources": [...], ...}'),
-]
 
 
 @router.post(
@@ -27,7 +22,7 @@ Documents = Annotated[
     summary="Import documents: validated as a whole, written in one transaction",
 )
 def import_documents(
-    data: Documents,
+    data: ImportDocuments,
     session: SessionDep,
     key: Publisher,
     idem: IdempotencyDep,
@@ -37,7 +32,8 @@ def import_documents(
 ) -> JSONResponse:
     if (replayed := idem.replay(session, key)) is not None:
         return replayed
-    report = editing.import_documents(session, data, dry_run, key)
+    documents = data.model_dump(exclude_unset=True)
+    report = editing.import_documents(session, documents, dry_run, key)
     body = {"dry_run": dry_run, **report.as_dict()}
     if dry_run:
         session.rollback()
