@@ -272,3 +272,20 @@ def test_keys_never_reach_the_logs(
     logged = caplog.text + " ".join(str(getattr(r, "fields", "")) for r in caplog.records)
     secrets = [key.split("_", 2)[2] for key in keys.values()]
     assert not any(secret in logged for secret in secrets)
+
+
+def test_every_admin_operation_declares_its_problems() -> None:
+    for path, operations in app.openapi()["paths"].items():
+        if not path.startswith("/v1/admin"):
+            continue
+        for method, operation in operations.items():
+            declared = operation["responses"]
+            assert {"401", "403"} <= set(declared), (method, path)
+            if method in ("patch", "delete") or path.endswith(
+                ("/publish", "/unpublish", "/restore")
+            ):
+                if not path.startswith("/v1/admin/keys"):
+                    assert {"412", "428"} <= set(declared), (method, path)
+            for status, answer in declared.items():
+                if status.startswith(("4", "5")):
+                    assert "application/problem+json" in answer["content"], (method, path, status)

@@ -57,7 +57,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.get(
         f"/{path}/{{slug}}",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404),
+        responses=problem_responses(401, 403, 404, 422),
         summary=f"One {noun} with its working document; ETag is its version",
         name=f"admin_get_{kind.name}",
     )
@@ -107,7 +107,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.delete(
         f"/{path}/{{slug}}",
         response_model=DeleteReport,
-        responses=problem_responses(401, 403, 404, 409, 412, 428),
+        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
         summary=f"Delete a {noun}; 409 naming what refers to it unless cascade=true",
         name=f"admin_delete_{kind.name}",
     )
@@ -153,7 +153,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.get(
         f"/{path}/{{slug}}/revisions",
         response_model=list[RevisionPublic],
-        responses=problem_responses(401, 403, 404),
+        responses=problem_responses(401, 403, 404, 422),
         summary=f"Every change of a {noun}: who, when, what changed",
         name=f"admin_revisions_{kind.name}",
     )
