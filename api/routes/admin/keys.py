@@ -36,7 +36,9 @@ def create_key(body: ApiKeyCreate, session: SessionDep, key: Admin) -> JSONRespo
     return commit_answer(session, {**_public(new.row), "key": new.key}, status=201)
 
 
-@router.delete("/{name}", response_model=ApiKeyPublic, responses=problem_responses(401, 403, 404))
+@router.delete(
+    "/{name}", response_model=ApiKeyPublic, responses=problem_responses(401, 403, 404, 422)
+)
 def revoke_key(name: str, session: SessionDep, key: Admin) -> JSONResponse:
     row = auth.revoke_key(session, name)
     editing.audit(session, key.name, "key.revoke", f"keys/{name}")
