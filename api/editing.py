@@ -23,6 +23,7 @@ from api.queries import page_of
 from api.store import (
     KIND_BY_NAME,
     KINDS,
+    DocumentError,
     Kind,
     LinkKind,
     Refs,
@@ -34,9 +35,9 @@ from api.store import (
     without_reference,
     write_document,
 )
-from models import ApiKey, AuditEvent, PendingEdit, Procedure, Revision, Status
+from models import ApiKey, AuditEvent, PendingEdit, Revision, Status
 from models.base import utcnow
-from seed_data.loader import LoadReport, load
+from seed_data.loader import LoadReport, cycle_problems, load
 
 COLLECTIONS: dict[str, Kind] = {k.file.replace("_", "-"): k for k in KINDS}
 PUBLISHED = Status.published.value
@@ -179,8 +180,8 @@ def validate(session: Session, kind: Kind, raw: dict[str, Any]) -> tuple[Any, Re
     refs = Refs.load(session)
     issues = reference_issues(kind, doc, refs)
     issues += _repeated_links(kind, doc)
-    if kind.name == "procedure" and doc.parent and _parent_loops(session, doc.slug, doc.parent):
-        issues.append((("parent",), f"parent chain through {doc.parent!r} loops back"))
+    if kind.name == "procedure" and cycle_problems(session, [doc]):
+        issues.append((("parent",), f"the parent chain through {doc.parent!r} loops back"))
     if issues:
         errors = _field_errors(issues)
         raise Unprocessable(_detail(errors), errors=errors)
@@ -203,18 +204,6 @@ def _detail(errors: list[dict[str, Any]]) -> str:
     return "Invalid input: " + "; ".join(
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors
     )
-
-
-def _parent_loops(session: Session, slug: str, parent: str) -> bool:
-    rows = session.execute(select(Procedure.slug, Procedure.parent_id, Procedure.id)).all()
-    slug_of = {id_: s for s, _, id_ in rows}
-    parent_of = {s: slug_of.get(p) for s, p, _ in rows} | {slug: parent}
-    seen: set[str] = set()
-    current: str | None = slug
-    while current is not None and current not in seen:
-        seen.add(current)
-        current = parent_of.get(current)
-    return current is not None
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -268,7 +257,7 @@ def record(
     audit(
         session,
         actor.name,
-        f"{action}",
+        action,
         entry_name(kind, row.slug),
         version=row.version,
         revision=revision.number,
@@ -656,7 +645,6 @@ def import_documents(
     Imported entries are written as they are (new ones published, like the seed data), each
     with a revision; a refused import writes nothing and answers 422 listing every problem.
     """
-    from api.store import DocumentError
 
     def on_write(
         kind: Kind, row: Any, before: dict[str, Any] | None, after: dict[str, Any]

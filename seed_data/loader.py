@@ -67,7 +67,7 @@ def _announce(refs: Refs, kind: Kind, docs: list[Any]) -> None:
             refs.source_texts[doc.slug] = doc.text
 
 
-def _cycle_problems(session: Session, docs: list[Any]) -> list[str]:
+def cycle_problems(session: Session, docs: list[Any]) -> list[str]:
     parent_of: dict[str, str | None] = {}
     rows = session.execute(select(Procedure.slug, Procedure.parent_id, Procedure.id)).all()  # type: ignore[call-overload]
     slug_of = {id_: slug for slug, _, id_ in rows}
@@ -117,7 +117,7 @@ def load(
             if doc_problems:
                 refused.add((kind.name, doc.slug))
             problems += doc_problems
-    problems += _cycle_problems(session, parsed["procedure"])
+    problems += cycle_problems(session, parsed["procedure"])
     if problems and not dry_run:
         raise DocumentError(problems)
 

@@ -242,6 +242,12 @@ class TestPatch:
             assert r.status_code == 422 and r.json()["errors"][0]["loc"] == loc
         assert editor.get(self.ENTRY).headers["ETag"] == '"1"'
 
+    def test_a_parent_loop_is_422_naming_parent(self, editor: Admin) -> None:
+        entry = "/v1/admin/procedures/scalp-microneedling"
+        body = {"parent": "at-home-derma-roller", "kind": "variant"}
+        r = editor.patch(entry, json=body, headers={"If-Match": '"1"'})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "parent"]
+
     def test_editing_back_to_the_published_document_drops_the_pending_edit(
         self, editor: Admin
     ) -> None:
