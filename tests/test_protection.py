@@ -155,3 +155,9 @@ class TestDatabaseUnavailable:
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
         assert r.headers["content-type"] == "application/problem+json"
         assert "server closed" not in r.text
+
+
+def test_405_names_every_method_of_the_path(client: TestClient) -> None:
+    r = client.request("PUT", "/v1/admin/sources/some-source")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
