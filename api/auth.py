@@ -85,7 +85,9 @@ def find_key(session: Session, key: str) -> ApiKey | None:
     return row
 
 
-def _refuse(session: Session, request: Request, reason: str) -> Unauthorized:
+def _refuse(
+    session: Session, request: Request, reason: str, *, invalid_token: bool = False
+) -> Unauthorized:
     """Record a failed authentication (never the key itself) and build the 401."""
     session.rollback()
     client = request.client.host if request.client else None
@@ -97,7 +99,9 @@ def _refuse(session: Session, request: Request, reason: str) -> Unauthorized:
         )
     )
     session.commit()
-    return Unauthorized(f"{reason} Send `Authorization: Bearer <API key>`.")
+    return Unauthorized(
+        f"{reason} Send `Authorization: Bearer <API key>`.", invalid_token=invalid_token
+    )
 
 
 # Declares the scheme in the OpenAPI; the answers to a missing or bad key are ours (401 + audit).
@@ -119,7 +123,7 @@ def current_key(
         raise _refuse(session, request, reason)
     row = find_key(session, credentials.credentials.strip())
     if row is None:
-        raise _refuse(session, request, "The API key is unknown or revoked.")
+        raise _refuse(session, request, "The API key is unknown or revoked.", invalid_token=True)
     return row
 
 

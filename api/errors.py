@@ -57,8 +57,10 @@ class Unauthorized(AppError):
     status = 401
     title = "Unauthorized"
 
-    def __init__(self, detail: str):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="skinkb"'})
+    def __init__(self, detail: str, *, invalid_token: bool = False):
+        # RFC 6750: a key that was sent but is not valid says so in the challenge.
+        challenge = 'Bearer realm="skinkb"' + (', error="invalid_token"' if invalid_token else "")
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(AppError):
