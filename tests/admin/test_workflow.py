@@ -234,6 +234,16 @@ class TestRevisions:
             "conditions/scars",
         )
 
+    def test_the_audit_log_pages_back_in_time(self, editor: Admin, admin: Admin) -> None:
+        for name in ("One", "Two", "Three"):
+            self.edit(editor, name=name)
+        seen, url = [], "/v1/admin/audit?limit=2&action=update"
+        while url:
+            page = admin.get(url).json()
+            seen += [e["id"] for e in page["items"]]
+            url = page["next"]
+        assert len(seen) == 3 and seen == sorted(seen, reverse=True)
+
     def test_the_audit_log_is_for_admins(self, editor: Admin, publisher: Admin) -> None:
         assert editor.get("/v1/admin/audit").status_code == 403
         assert publisher.get("/v1/admin/audit").status_code == 403
