@@ -82,7 +82,7 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
         ]
         out.append(f"| {name} | {mark} | {detail} |")
 
-    base = {"target": "service", "database": "sqlite", "note": ""}
+    base = {"target": "service", "database": "sqlite", "run": "standard"}
     warm = [r for r in _find(rows, cache="warm", **base) if r["ratio_to_limit"] is not None]
     if warm:
         worst = min(warm, key=lambda r: r["ratio_to_limit"])
@@ -122,11 +122,11 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
                 f"growth: {endpoint} p99 at {big} ≤ 1.5× {small}",
                 "met" if ratio <= 1.5 else "no",
                 f"{found[small]['result']['p99_ms']:.1f} → {found[big]['result']['p99_ms']:.1f} ms "
-                f"({ratio:.2f}×, cold, 32 connections)",
+                f"({ratio:.2f}×, cold, {found[big]['connections']} connections)",
             )
         else:
             line(f"growth: {endpoint} p99", None, "needs two scales")
-    search = _find(rows, endpoint="search", note="one client")
+    search = _find(rows, endpoint="search", run="one-client")
     if search:
         p99 = search[0]["result"]["p99_ms"]
         line(
@@ -145,15 +145,23 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
             f"{peak:.0f} MB (largest over every run at that scale)",
         )
     for db in ("sqlite", "postgresql"):
-        runs = _find(rows, note="no-collapse", database=db)
+        runs = _find(rows, run="no-collapse", database=db)
         if runs:
             r = runs[0]
+            ok = (
+                r["result"]["error_total"] == 0
+                and r["result"]["requests"] > 0
+                and r["server_errors"] == 0
+                and r["recovery_seconds"] is not None
+                and r["recovery_seconds"] <= 1
+            )
             line(
                 f"no collapse: {r['connections']} connections, {r['result']['seconds']:.0f} s, "
-                f"{db}",
-                "met" if r["result"]["error_total"] == 0 and r["result"]["requests"] else "no",
-                f"{r['result']['requests']:,} requests, errors {_errors(r)}, "
-                f"p99 {r['result']['p99_ms']:.0f} ms",
+                f"{db} at {r['scale']}",
+                "met" if ok else "no",
+                f"{r['result']['requests']:,} responses, errors {_errors(r)}, "
+                f"{r['server_errors']} server errors logged, p99 {r['result']['p99_ms']:.0f} ms"
+                + (f"; {r['note']}" if r["note"] else ""),
             )
         else:
             line(f"no collapse on {db}", None, "")
@@ -166,7 +174,7 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
             and r["cache"] == ("warm" if target == "limit" else "cold")
             and r["scale"] in ("-", scales[-1])
             and r["database"] == "sqlite"
-            and not r["note"]
+            and r["run"] == "standard"
         }
         if 1 in w and 2 in w:
             ratio = w[2]["result"]["rps"] / max(w[1]["result"]["rps"], 1e-6)
@@ -211,7 +219,7 @@ def markdown(meta: dict[str, Any], rows: Rows) -> str:
     return "\n".join(lines)
 
 
-def plot(path: Path, rows: Rows) -> None:
+def plot(path: Path, rows: Rows, connections: int = 32) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -220,21 +228,27 @@ def plot(path: Path, rows: Rows) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     series: dict[str, list[tuple[int, float]]] = {}
     for r in rows:
-        if r["scale"] == "-" or r["workers"] != 1 or r["note"] or r["database"] != "sqlite":
+        if (
+            r["scale"] == "-"
+            or r["workers"] != 1
+            or r["run"] != "standard"
+            or r["database"] != "sqlite"
+        ):
             continue
         key = f"{r['target']} {r['endpoint']} ({r['cache']})"
         series.setdefault(key, []).append((max(r["links"], 1), r["result"]["p99_ms"]))
-    for key, points in sorted(series.items()):
+    colors = plt.get_cmap("tab20").colors  # type: ignore[attr-defined]
+    for i, (key, points) in enumerate(sorted(series.items())):
         points.sort()
         style = "--" if "(warm)" in key else "-"
-        ax.plot(*zip(*points, strict=True), style, marker="o", label=key)
+        ax.plot(*zip(*points, strict=True), style, marker="o", label=key, color=colors[i % 20])
     for r in rows:
         if r["target"] == "limit" and r["workers"] == 1:
             ax.axhline(r["result"]["p99_ms"], color="grey", linestyle=":", label="limit (a)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("link rows in the knowledge base")
-    ax.set_ylabel("p99 latency, ms (32 connections)")
+    ax.set_ylabel(f"p99 latency, ms ({connections} connections)")
     ax.set_title("p99 latency against data size")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -248,5 +262,5 @@ def write(out: Path, stem: str, meta: dict[str, Any], rows: Rows) -> list[Path]:
     files = [out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png"]
     files[0].write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     files[1].write_text(markdown(meta, rows))
-    plot(files[2], rows)
+    plot(files[2], rows, meta["plan"]["connections"])
     return files

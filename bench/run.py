@@ -62,6 +62,9 @@ class Row:
     peak_total_rss_mb: float
     cpu_ms_per_request: float | None
     note: str = ""
+    run: str = "standard"  # or no-collapse (256 connections), one-client
+    server_errors: int = 0  # error lines the server logged during the run
+    recovery_seconds: float | None = 0.0  # until it answered again after the run; None: never
     ratio_to_limit: float | None = None
     ratio_to_datasette: float | None = None
 
@@ -148,6 +151,7 @@ class Bench:
         threads: int | None = None,
         seconds: int | None = None,
         note: str = "",
+        run: str = "standard",
     ) -> Row:
         headers = headers or {}
         probe_path = path + ("&" if "?" in path else "?") + "cb=probe" if cold else path
@@ -163,9 +167,26 @@ class Bench:
         if probe.status_code >= 500:
             note = f"{note}; server error: {server.last_error()}".lstrip("; ")
         assert server.proc is not None
+        errors_before = len(server.error_lines())
         with Watcher(server.proc.pid) as watcher:
             result = run_load(load, self.plan.use_wrk)
         usage = watcher.usage
+        # wrk counts no timeout for a request that never gets an answer: ask the server itself.
+        wait = 10.0 if self.plan.quick else 90.0
+        recovery = server.recovery_seconds(wait)
+        server_errors = server.error_lines()[errors_before:]
+        if recovery is None or recovery > 1:
+            stalled = (
+                f"still did not answer {wait:.0f} s"
+                if recovery is None
+                else f"answered again only {recovery} s"
+            )
+            note = f"{note}; the server {stalled} after the run".lstrip("; ")
+        if server_errors:
+            note = (
+                f"{note}; {len(server_errors)} errors logged by the server, last: "
+                f"{server_errors[-1][:200]}"
+            ).lstrip("; ")
         row = Row(
             scale=scale,
             links=links,
@@ -185,6 +206,9 @@ class Bench:
             if result.requests
             else None,
             note=note,
+            run=run,
+            server_errors=len(server_errors),
+            recovery_seconds=recovery,
         )
         self.rows.append(row)
         if self.checkpoint is not None:
@@ -417,7 +441,7 @@ class Bench:
                     cold=True,
                     connections=1,
                     threads=1,
-                    note="one client",
+                    run="one-client",
                 )
             self.say(
                 f"no collapse: {plan.collapse_connections} connections for "
@@ -433,7 +457,7 @@ class Bench:
                 cold=True,
                 connections=plan.collapse_connections,
                 seconds=plan.collapse_seconds,
-                note="no-collapse",
+                run="no-collapse",
             )
         if plan.postgres:
             self.postgres(plan.postgres)
@@ -485,7 +509,7 @@ class Bench:
                 database="postgresql",
                 connections=plan.collapse_connections,
                 seconds=plan.collapse_seconds,
-                note="no-collapse",
+                run="no-collapse",
             )
 
     def ratios(self, limit_rps: dict[int, float]) -> None:
@@ -495,7 +519,7 @@ class Bench:
             if r.target == "datasette" and r.cache == "cold"
         }
         for r in self.rows:
-            if r.target == "limit" or r.connections != self.plan.connections:
+            if r.target == "limit" or r.run != "standard":
                 continue
             if limit_rps.get(r.workers):
                 r.ratio_to_limit = round(r.result.rps / limit_rps[r.workers], 3)

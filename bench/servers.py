@@ -91,14 +91,32 @@ class Server:
         self.stop()
         raise RuntimeError(f"{self.name} did not come up on {self.base}:\n{tail}")
 
-    def last_error(self) -> str:
-        """The last error line the server logged, for a note when a probe got a 5xx."""
-        lines = [
+    def error_lines(self) -> list[str]:
+        """The error lines the server has logged so far."""
+        return [
             line
             for line in self.log.read_text(errors="replace").splitlines()
             if '"level": "error"' in line or line.startswith(("ERROR", "Traceback", "sqlalchemy"))
         ]
+
+    def last_error(self) -> str:
+        """The last error line the server logged, for a note when a probe got a 5xx."""
+        lines = self.error_lines()
         return lines[-1][:300] if lines else ""
+
+    def responds(self, timeout: float = 5.0) -> bool:
+        try:
+            return httpx.get(self.base + self.ready_path, timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def recovery_seconds(self, limit: float = 90.0) -> float | None:
+        """How long until the server answers again after a run (0 if at once), None if never."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if self.responds():
+                return round(time.monotonic() - started, 1)
+        return None
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
