@@ -46,10 +46,17 @@ KB_TABLES = (
 )
 
 # What each searchable entity contributes: (type, table, name, aliases, body). Each part lists
-# columns; "json:" marks a JSON array of strings, "expert_name" the quoted expert's name.
+# columns; "json:" marks a JSON array of strings, "expert_name" the quoted expert's name, "steps"
+# the text of the procedure's published steps (kept current by a trigger on procedure_step).
 TERM = (["name"], ["json:aliases"], ["description"])
 SEARCHABLE = (
-    ("procedure", "procedure", ["name"], [], ["summary", "device", "setting", "frequency"]),
+    (
+        "procedure",
+        "procedure",
+        ["name"],
+        [],
+        ["summary", "device", "setting", "frequency", "steps"],
+    ),
     ("side_effect", "side_effect", *TERM),
     ("contraindication", "contraindication", *TERM),
     ("ingredient", "ingredient", ["name"], ["json:aliases"], ["description", "kind"]),
@@ -74,6 +81,16 @@ def _part(dialect: str, ref: str, columns: list[str]) -> str:
     for column in columns:
         if column == "expert_name":
             expr = f"(SELECT name FROM expert WHERE id = {ref}.expert_id)"
+        elif column == "steps" and dialect == "sqlite":
+            expr = (
+                "(SELECT group_concat(s.text, ' ') FROM procedure_step s "
+                f"WHERE s.procedure_id = {ref}.id AND s.status = 'published')"
+            )
+        elif column == "steps":
+            expr = (
+                "(SELECT string_agg(s.text, ' ' ORDER BY s.position) FROM procedure_step s "
+                f"WHERE s.procedure_id = {ref}.id AND s.status = 'published')"
+            )
         elif column.startswith("json:") and dialect == "sqlite":
             expr = f"(SELECT group_concat(value, ' ') FROM json_each({ref}.{column[5:]}))"
         elif column.startswith("json:"):
@@ -92,6 +109,17 @@ def _values(dialect: str, kind: str, ref: str, parts: tuple[list[str], ...]) -> 
 
 
 ENTRY_COLUMNS = "entity_type, entity_id, slug, name, aliases, body"
+
+
+def _procedure_body(dialect: str, procedure_id: str) -> str:
+    """Statement refreshing the indexed body of a procedure whose steps changed."""
+    parts = next(p for kind, _t, *p in SEARCHABLE if kind == "procedure")
+    body = _part(dialect, "p", parts[2])
+    return (
+        f"UPDATE search_entry SET body = (SELECT {body} FROM procedure p "
+        f"WHERE p.id = {procedure_id}) "
+        f"WHERE entity_type = 'procedure' AND entity_id = {procedure_id};"
+    )
 
 
 def upgrade() -> None:
@@ -170,6 +198,11 @@ def _upgrade_sqlite() -> None:
             f"BEGIN {delete} {insert} {extra} END"
         )
         op.execute(f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN {delete} END")
+    for event, ref in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")):
+        op.execute(
+            f"CREATE TRIGGER search_procedure_step_{event} AFTER {event.upper()} "
+            f"ON procedure_step BEGIN {_procedure_body('sqlite', ref + '.procedure_id')} END"
+        )
     bump = "UPDATE kb_revision SET revision = revision + 1 WHERE id = 1;"
     for table in KB_TABLES:
         for event in ("insert", "update", "delete"):
@@ -224,6 +257,17 @@ def _upgrade_postgresql() -> None:
             f"FOR EACH ROW EXECUTE FUNCTION search_index_{table}()"
         )
     op.execute(
+        "CREATE FUNCTION search_index_procedure_step() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "DECLARE changed integer; BEGIN "
+        "IF TG_OP = 'DELETE' THEN changed := OLD.procedure_id; "
+        "ELSE changed := NEW.procedure_id; END IF; "
+        f"{_procedure_body('postgresql', 'changed')} RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER search_index AFTER INSERT OR UPDATE OR DELETE ON procedure_step "
+        "FOR EACH ROW EXECUTE FUNCTION search_index_procedure_step()"
+    )
+    op.execute(
         "CREATE FUNCTION kb_revision_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "UPDATE kb_revision SET revision = revision + 1 WHERE id = 1; RETURN NULL; END $$"
     )
@@ -244,6 +288,8 @@ def downgrade() -> None:
         for _kind, table, *_parts in SEARCHABLE:
             for event in ("ai", "au", "ad"):
                 op.execute(f"DROP TRIGGER search_{table}_{event}")
+        for event in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER search_procedure_step_{event}")
         for event in ("ai", "au", "ad"):
             op.execute(f"DROP TRIGGER search_entry_{event}")
         op.execute("DROP TABLE search_vocab")
@@ -255,6 +301,8 @@ def downgrade() -> None:
         for _kind, table, *_parts in SEARCHABLE:
             op.execute(f"DROP TRIGGER search_index ON {table}")
             op.execute(f"DROP FUNCTION search_index_{table}()")
+        op.execute("DROP TRIGGER search_index ON procedure_step")
+        op.execute("DROP FUNCTION search_index_procedure_step()")
         op.execute("DROP TRIGGER search_word_collect ON search_entry")
         op.execute("DROP FUNCTION search_word_collect()")
         op.execute("DROP TABLE search_word")

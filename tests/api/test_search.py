@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from models import Expert, Ingredient, SideEffect
+from models import Expert, Ingredient, SideEffect, Step
 
 QUOTE = "baum-scalp-health-role"
 
@@ -110,6 +110,19 @@ class TestSearchSeesEdits:
         assert ("quote", QUOTE) in found(client, "crucial role")
         session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(status="draft"))
         assert ("quote", QUOTE) not in found(client, "crucial role")
+
+    def test_procedure_steps_are_searchable_and_follow_edits(
+        self, client: TestClient, session: Session
+    ) -> None:
+        pen = "in-office-microneedling-pen"
+        assert found(client, "glides", type="procedure") == [("procedure", pen)]
+        session.execute(
+            update(Step)
+            .where(Step.text.contains("glides"))  # type: ignore[attr-defined]
+            .values(text="A sterile tip is fitted.")
+        )
+        assert found(client, "glides", type="procedure") == []
+        assert ("procedure", pen) in found(client, "sterile tip", type="procedure")
 
     def test_renaming_an_expert_renames_their_quote_hits(
         self, client: TestClient, session: Session
