@@ -1,6 +1,8 @@
 """Write a run's figures: JSON, a markdown table with the issue's targets, a PNG of p99 by size."""
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,23 @@ def _errors(r: dict[str, Any]) -> str:
     e = r["result"]["errors"]
     socket = e["connect"] + e["read"] + e["write"]
     total = r["result"]["error_total"]
-    if not total:
-        return "0"
-    return f"{total} (status {e['status']}, socket {socket}, timeout {e['timeout']})"
+    logged = r.get("server_errors", 0)
+    out = (
+        f"{total} (status {e['status']}, socket {socket}, timeout {e['timeout']})" if total else "0"
+    )
+    return f"{out} + {logged} logged by the server" if logged else out
+
+
+def short(note: str, limit: int = 160) -> str:
+    """A note fit for a table cell: a logged JSON line becomes its error text."""
+    start = note.find('{"ts"')
+    if start >= 0:
+        end = note.find("}", start)
+        logged = note[start : end + 1 if end >= 0 else len(note)]
+        found = re.search(r'"error": "([^"]*)', logged) or re.search(r'"msg": "([^"]*)', logged)
+        note = note[:start] + (found.group(1) if found else "") + note[start + len(logged) :]
+    note = note.replace("|", "/").replace("\n", " ")
+    return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
 def table(rows: Rows) -> list[str]:
@@ -56,7 +72,7 @@ def table(rows: Rows) -> list[str]:
                     _fmt(r["cpu_ms_per_request"]),
                     _fmt(r["ratio_to_limit"]),
                     _fmt(r["ratio_to_datasette"]),
-                    note,
+                    short(note),
                 ]
             )
             + " |"
@@ -161,7 +177,7 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
                 "met" if ok else "no",
                 f"{r['result']['requests']:,} responses, errors {_errors(r)}, "
                 f"{r['server_errors']} server errors logged, p99 {r['result']['p99_ms']:.0f} ms"
-                + (f"; {r['note']}" if r["note"] else ""),
+                + (f"; {short(r['note'], 400)}" if r["note"] else ""),
             )
         else:
             line(f"no collapse on {db}", None, "")
@@ -264,3 +280,14 @@ def write(out: Path, stem: str, meta: dict[str, Any], rows: Rows) -> list[Path]:
     files[1].write_text(markdown(meta, rows))
     plot(files[2], rows, meta["plan"]["connections"])
     return files
+
+
+def main() -> None:
+    """`python -m bench.report RESULTS.json`: write its markdown and plot again beside it."""
+    path = Path(sys.argv[1])
+    data = json.loads(path.read_text())
+    write(path.parent, path.stem, data["meta"], data["rows"])
+
+
+if __name__ == "__main__":
+    main()
