@@ -172,7 +172,7 @@ class Bench:
             result = run_load(load, self.plan.use_wrk)
         usage = watcher.usage
         # wrk counts no timeout for a request that never gets an answer: ask the server itself.
-        wait = 10.0 if self.plan.quick else 90.0
+        wait = 5.0 if self.plan.quick else 90.0
         recovery = server.recovery_seconds(wait)
         server_errors = server.error_lines()[errors_before:]
         if recovery is None or recovery > 1:
