@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, String, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import NAME_MAX, UtcDateTime, utcnow
@@ -17,7 +17,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
     actor: str | None = Field(default=None, sa_type=String(NAME_MAX))
     action: str = Field(sa_type=String(40), index=True)
-    target: str | None = Field(default=None, sa_type=String(300))
+    target: str | None = Field(default=None, sa_type=Text)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 

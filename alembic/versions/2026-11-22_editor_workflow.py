@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=300), nullable=True),
         sa.Column("action", sa.String(length=40), nullable=False),
-        sa.Column("target", sa.String(length=300), nullable=True),
+        sa.Column("target", sa.Text(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
