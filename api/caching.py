@@ -14,7 +14,8 @@ body beside the ETag under the same validation.)
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Annotated
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,12 +25,14 @@ from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import settings
-from api.db import get_session
+from api.db import get_engine, get_session
 from models.search import kb_revision
 
 ADMIN_PREFIX = "/v1/admin"
 PUBLIC_PREFIX = "/v1/"
 VARY = "Accept"
+# Public reads are open to every origin (no credentials), whatever the request's Origin.
+OPEN_CORS = (b"access-control-allow-origin", b"*")
 
 
 def cache_control() -> str:
@@ -56,25 +59,42 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-class EtagMemo:
-    """The last ETag sent per request key, with the revision read before it was computed."""
+@dataclass(frozen=True)
+class Remembered:
+    """A public answer as sent: its revision, ETag, headers and body."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    revision: int
+    etag: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class ResponseMemo:
+    """The last public answer per request key, with the revision read before it was computed.
+
+    Valid while the knowledge-base revision is unchanged: then the same request would get the
+    same bytes. Bounded in entries (least recently used go first) and in the size of a body.
+    """
+
+    def __init__(self, size: int = 10_000, max_body: int = 1_048_576) -> None:
         self._size = size
-        self._entries: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._max_body = max_body
+        self._entries: OrderedDict[str, Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, revision: int) -> str | None:
+    def get(self, key: str, revision: int) -> Remembered | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] != revision:
+            if entry is None or entry.revision != revision:
                 return None
             self._entries.move_to_end(key)
-            return entry[1]
+            return entry
 
-    def put(self, key: str, revision: int, etag: str) -> None:
+    def put(self, key: str, entry: Remembered) -> None:
+        if len(entry.body) > self._max_body:
+            return
         with self._lock:
-            self._entries[key] = (revision, etag)
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -84,7 +104,7 @@ class EtagMemo:
             self._entries.clear()
 
 
-memo = EtagMemo()
+memo = ResponseMemo(settings.response_cache_entries)
 
 
 def request_key(scope: Scope) -> str:
@@ -125,9 +145,9 @@ def conditional_get(request: Request, session: Annotated[Session, Depends(get_se
         return
     revision = current_revision(session)
     request.state.kb_revision = revision
-    etag = memo.get(request_key(request.scope), revision)
-    if etag is not None and etag_matches(request.headers.get("if-none-match"), etag):
-        raise NotModified(etag)
+    entry = memo.get(request_key(request.scope), revision)
+    if entry is not None and etag_matches(request.headers.get("if-none-match"), entry.etag):
+        raise NotModified(entry.etag)
 
 
 class HttpCacheMiddleware:
@@ -166,23 +186,98 @@ class HttpCacheMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         etag = strong_etag(body)
+        added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
+        entry = Remembered(-1, etag, list(start["headers"]) + added + [OPEN_CORS], body)
         revision = scope.get("state", {}).get("kb_revision")
         if revision is not None:
-            memo.put(request_key(scope), revision, etag)
-        request_headers = dict(scope["headers"])
-        if_none_match = request_headers.get(b"if-none-match", b"").decode("latin-1")
-        added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
-        if etag_matches(if_none_match, etag):
-            kept = [
-                (k, v)
-                for k, v in start["headers"]
-                if k.lower() not in (b"content-type", b"content-length")
-            ]
-            await send({"type": "http.response.start", "status": 304, "headers": kept + added})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send({**start, "headers": list(start["headers"]) + added})
-        await send({"type": "http.response.body", "body": body})
+            memo.put(request_key(scope), replace(entry, revision=revision))
+        await send_remembered(scope, send, entry)
+
+
+async def send_remembered(scope: Scope, send: Send, entry: Remembered) -> None:
+    """The remembered answer, or 304 with its headers when If-None-Match names its ETag."""
+    if_none_match = _header(scope, b"if-none-match")
+    if if_none_match is not None and etag_matches(if_none_match.decode("latin-1"), entry.etag):
+        kept = [(k, v) for k, v in entry.headers if k not in (b"content-type", b"content-length")]
+        await send({"type": "http.response.start", "status": 304, "headers": kept})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+class RevisionProbe:
+    """Reads the knowledge-base revision on a connection of its own, as cheaply as the back end
+    allows: on SQLite `PRAGMA data_version` says whether anyone committed since the last look, and
+    only then is `kb_revision` read again. Any failure answers None (the caller goes the slow way).
+    """
+
+    def __init__(self) -> None:
+        self._connection: Any = None
+        self._sqlite = False
+        self._data_version: int | None = None
+        self._revision: int | None = None
+
+    def _connect(self) -> Any:
+        if self._connection is None:
+            engine = get_engine()
+            self._sqlite = engine.dialect.name == "sqlite"
+            self._connection = engine.raw_connection()
+            if not self._sqlite:
+                self._connection.driver_connection.autocommit = True
+        return self._connection
+
+    def revision(self) -> int | None:
+        try:
+            cursor = self._connect().cursor()
+            if self._sqlite:
+                data_version = cursor.execute("PRAGMA data_version").fetchone()[0]
+                if data_version == self._data_version and self._revision is not None:
+                    return self._revision
+                self._data_version = data_version
+            cursor.execute("SELECT revision FROM kb_revision")
+            self._revision = int(cursor.fetchone()[0])
+            cursor.close()
+            return self._revision
+        except Exception:  # noqa: BLE001 (a lost database: let the slow path answer 503)
+            self.close()
+            return None
+
+    def close(self) -> None:
+        connection, self._connection, self._revision = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+class ResponseCacheMiddleware:
+    """Answers a repeated public GET from the memo while the revision is unchanged: no routing,
+    no session, no serialisation; one cheap revision read, so an edit in any process shows at once.
+    Misses go through to the app, whose answer the HTTP cache layer remembers."""
+
+    def __init__(self, app: ASGIApp, enabled: bool) -> None:
+        self.app = app
+        self.enabled = enabled
+        self.probe = RevisionProbe()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.enabled and scope["type"] == "http" and _is_public_read(scope):
+            revision = self.probe.revision()
+            if revision is not None:
+                entry = memo.get(request_key(scope), revision)
+                if entry is not None:
+                    await send_remembered(scope, send, entry)
+                    return
+        await self.app(scope, receive, send)
 
 
 def install_http_caching(app: FastAPI) -> None:

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # HTTP caching of public reads (issue 4): Cache-Control max-age and stale-while-revalidate.
     cache_max_age: int = 60
     cache_stale_while_revalidate: int = 300
+    # Repeated public reads answered from memory while the knowledge-base revision is unchanged.
+    response_cache: bool = True
+    response_cache_entries: int = 10_000
     # HMAC secret for API keys; empty: the one kept in the database (migration 0002).
     secret_key: str = ""
 
@@ -24,7 +27,8 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     request_log: bool = True  # one JSON line per request on stdout
     trusted_hosts: list[str] = ["*"]
-    max_body_bytes: int = 1_048_576
+    # Above the largest valid body: a 200,000-character source text, JSON-escaped.
+    max_body_bytes: int = 2_097_152
     rate_limit_enabled: bool = True
     rate_limit_public_per_second: float = 50.0  # per client address, public reads
     rate_limit_public_burst: int = 200

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from api.caching import conditional_get, install_http_caching
+from api.caching import ResponseCacheMiddleware, conditional_get, install_http_caching
 from api.config import settings
 from api.errors import install_error_handlers
 from api.middleware import (
@@ -11,6 +11,7 @@ from api.middleware import (
     RequestContextMiddleware,
     TrustedHostMiddleware,
 )
+from api.openapi import install_openapi
 from api.routes import (
     admin,
     conditions,
@@ -37,10 +38,12 @@ app = FastAPI(
     redoc_url="/redoc" if settings.docs_enabled else None,
 )
 install_error_handlers(app)
+install_openapi(app)
 install_http_caching(app)
 app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+app.add_middleware(ResponseCacheMiddleware, enabled=settings.response_cache)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,

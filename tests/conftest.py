@@ -11,6 +11,8 @@ from pathlib import Path
 
 # The suite sends bursts from one address; rate limits have tests of their own.
 os.environ.setdefault("SKINKB_RATE_LIMIT_ENABLED", "false")
+# Tests read through a rolled-back session the response cache cannot see; it has its own tests.
+os.environ.setdefault("SKINKB_RESPONSE_CACHE", "false")
 
 import pytest
 from fastapi.testclient import TestClient

@@ -1,0 +1,120 @@
+"""The in-process response cache, across real server processes on one committed database: an
+edit made through the admin API of either process shows on the next read of both, and drafts
+never reach the public answers (so never the cache)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_cli import free_port, run
+
+ROOT = Path(__file__).resolve().parents[1]
+WATCHED = "/v1/side-effects/redness"
+
+
+class Server:
+    def __init__(self, url: str) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "SKINKB_DATABASE_URL": url,
+            "SKINKB_RESPONSE_CACHE": "true",
+            "SKINKB_RATE_LIMIT_ENABLED": "false",
+            "SKINKB_REQUEST_LOG": "false",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.http.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.http.close()
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def servers(empty_database_url: str) -> Iterator[tuple[Server, Server, dict[str, str]]]:
+    assert run(["seed"], empty_database_url).returncode == 0
+    made = run(
+        ["keys", "create", "--name", "cache-test", "--role", "publisher"], empty_database_url
+    )
+    key = made.stdout.strip().split()[-1]
+    a, b = Server(empty_database_url), Server(empty_database_url)
+    yield a, b, {"Authorization": f"Bearer {key}"}
+    a.stop()
+    b.stop()
+
+
+def edit_and_publish(server: Server, auth: dict[str, str], description: str) -> None:
+    entry = "/v1/admin/side-effects/redness"
+    etag = server.http.get(entry, headers=auth).headers["ETag"]
+    patched = server.http.patch(
+        entry, json={"description": description}, headers={**auth, "If-Match": etag}
+    )
+    assert patched.status_code == 200, patched.text
+    published = server.http.post(
+        f"{entry}/publish", headers={**auth, "If-Match": patched.headers["ETag"]}
+    )
+    assert published.status_code == 200, published.text
+
+
+def test_an_edit_in_either_process_shows_on_the_next_read(servers) -> None:  # type: ignore[no-untyped-def]
+    a, b, auth = servers
+    first = a.http.get(WATCHED)
+    assert first.status_code == 200
+    assert a.http.get(WATCHED).content == first.content  # answered again, from memory
+
+    edit_and_publish(b, auth, "Edited in the other process.")
+    assert a.http.get(WATCHED).json()["description"] == "Edited in the other process."
+    assert a.http.get(WATCHED).headers["ETag"] != first.headers["ETag"]
+
+    edit_and_publish(a, auth, "Edited in this process.")
+    assert a.http.get(WATCHED).json()["description"] == "Edited in this process."
+    assert b.http.get(WATCHED).json()["description"] == "Edited in this process."
+
+
+def test_a_pending_edit_or_a_draft_never_reaches_the_cache(servers) -> None:  # type: ignore[no-untyped-def]
+    a, b, auth = servers
+    before = a.http.get(WATCHED).json()
+    a.http.get("/v1/side-effects?limit=100")
+
+    # A draft edit of a published entry, and a new draft entry, made in the other process.
+    entry = "/v1/admin/side-effects/redness"
+    etag = b.http.get(entry, headers=auth).headers["ETag"]
+    pending = b.http.patch(
+        entry, json={"description": "Not yet published."}, headers={**auth, "If-Match": etag}
+    )
+    assert pending.status_code == 200, pending.text
+    draft = {"slug": "draft-only-effect", "name": "Draft only", "procedures": []}
+    assert b.http.post("/v1/admin/side-effects", json=draft, headers=auth).status_code == 201
+
+    for server in (a, b):
+        assert server.http.get(WATCHED).json() == before
+        listed = server.http.get("/v1/side-effects?limit=100").json()["items"]
+        assert "draft-only-effect" not in {i["slug"] for i in listed}
+        assert server.http.get("/v1/side-effects/draft-only-effect").status_code == 404
+    # A matching If-None-Match still gets 304 from memory.
+    etag = a.http.get(WATCHED).headers["ETag"]
+    assert a.http.get(WATCHED, headers={"If-None-Match": etag}).status_code == 304
