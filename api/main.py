@@ -36,6 +36,8 @@ app = FastAPI(
     "quotes, each fact citing a verbatim excerpt of its source.",
     docs_url="/docs" if settings.docs_enabled else None,
     redoc_url="/redoc" if settings.docs_enabled else None,
+    # No OpenTelemetry here; left on, FastAPI asks for its providers on every request.
+    telemetry={"tracing": False, "metrics": False, "logs": False},
 )
 install_error_handlers(app)
 install_openapi(app)
