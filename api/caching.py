@@ -15,9 +15,9 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -25,7 +25,8 @@ from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import settings
-from api.db import get_engine, get_session
+from api.db import get_engine
+from api.deps import SessionDep
 from models.search import kb_revision
 
 ADMIN_PREFIX = "/v1/admin"
@@ -139,7 +140,7 @@ async def _not_modified(_request: Request, exc: Exception) -> Response:
     return Response(status_code=304, headers=not_modified_headers(exc.etag))
 
 
-def conditional_get(request: Request, session: Annotated[Session, Depends(get_session)]) -> None:
+async def conditional_get(request: Request, session: SessionDep) -> None:
     """Reads the revision first (the response is at least that new); 304 if the memo allows."""
     if not _is_public_read(request.scope):
         return

@@ -1,6 +1,6 @@
 """Database engine and sessions for SQLite and PostgreSQL alike."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
@@ -75,8 +75,13 @@ def get_write_engine() -> Engine:
     return writer(get_engine())
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; requests that may write begin as writers."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; requests that may write begin as writers.
+
+    Async so that opening and closing it costs no trip through the threadpool; routes take it
+    with `scope="function"` (api.deps.SessionDep), so its connection goes back to the pool as
+    soon as the handler returns, not after the response has been sent.
+    """
     engine = get_engine() if request.method in READ_METHODS else get_write_engine()
     with Session(engine) as session:
         yield session

@@ -15,7 +15,7 @@ from api.db import get_session
 from api.errors import InvalidParameter
 from models.base import SLUG_PATTERN
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def encode_cursor(key: str, *more: str) -> str:

@@ -3,9 +3,10 @@
 Public reads see only published rows; every query here filters on that in one place.
 """
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -90,11 +91,12 @@ def page_of(
     return rows, total, next_url
 
 
-def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
-    """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
+@cache
+def _lineage_statement() -> Select[Any]:
+    """Built once: the recursive walk from a procedure (bound `slug`) up to its root."""
     chain = (
         select(Procedure.id, Procedure.slug, Procedure.parent_id, literal(0).label("depth"))
-        .where(Procedure.slug == slug, published(Procedure))
+        .where(Procedure.slug == bindparam("slug"), published(Procedure))
         .cte("chain", recursive=True)
     )
     chain = chain.union_all(
@@ -102,7 +104,12 @@ def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
         .join(chain, Procedure.id == chain.c.parent_id)
         .where(published(Procedure))
     )
-    rows = session.execute(select(chain.c.id, chain.c.slug).order_by(chain.c.depth)).all()
+    return select(chain.c.id, chain.c.slug).order_by(chain.c.depth)
+
+
+def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
+    """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
+    rows = session.execute(_lineage_statement(), {"slug": slug}).all()
     if not rows:
         raise NotFound(f"No procedure with slug {slug!r}.")
     return [(r.id, r.slug) for r in rows]
@@ -133,19 +140,13 @@ def _term_columns(kind_name: str) -> list[Any]:
     return [getattr(kind.table, c) for c in kind.columns if c != "slug"]
 
 
-def listed_terms(
-    session: Session, kind_name: str, procedure: str, inherited: bool
-) -> list[dict[str, Any]]:
-    """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
-
-    Three statements whatever the number of rows: lineage, links with terms, citations.
-    """
+@cache
+def _listed_terms_statement(kind_name: str) -> Select[Any]:
+    """Built once per kind: published terms with their published links to procedures `ids`."""
     kind = KIND[kind_name]
     link = kind.links[0]
-    ids, slug_of = procedure_ids(session, procedure, inherited)
-    depth = {id_: i for i, id_ in enumerate(ids)}
     term = kind.table
-    rows = session.execute(
+    return (
         select(
             term.slug,  # type: ignore[attr-defined]
             *_term_columns(kind_name),
@@ -155,9 +156,26 @@ def listed_terms(
             *[getattr(link.table, c) for c in link.extra],
         )
         .join(link.table, getattr(link.table, link.owner_column) == term.id)  # type: ignore[attr-defined]
-        .where(link.table.procedure_id.in_(ids), published(term), published(link.table))  # type: ignore[attr-defined]
+        .where(
+            link.table.procedure_id.in_(bindparam("ids", expanding=True)),  # type: ignore[attr-defined]
+            published(term),
+            published(link.table),
+        )
         .order_by(term.name, link.table.id)  # type: ignore[attr-defined]
-    ).all()
+    )
+
+
+def listed_terms(
+    session: Session, kind_name: str, procedure: str, inherited: bool
+) -> list[dict[str, Any]]:
+    """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
+
+    Three statements whatever the number of rows: lineage, links with terms, citations.
+    """
+    link = KIND[kind_name].links[0]
+    ids, slug_of = procedure_ids(session, procedure, inherited)
+    depth = {id_: i for i, id_ in enumerate(ids)}
+    rows = session.execute(_listed_terms_statement(kind_name), {"ids": ids}).all()
     rows.sort(key=lambda r: depth[r.procedure_id])
     cites = read_citations(session, link.subject_type, [r.link_id for r in rows])
     out = []

@@ -6,10 +6,11 @@ rows back into the same document; the seed loader, `skinkb export` and imports a
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, SQLModel
 
 from api.citations import is_verbatim
@@ -137,6 +138,20 @@ def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) 
         )
 
 
+@cache
+def _citations_statement() -> Any:
+    """Built once: citations of subjects (bound `subject_type`, `ids`) with their source slugs."""
+    return (
+        select(Citation.subject_id, Source.slug, Citation.excerpt, Citation.about)  # type: ignore[call-overload]
+        .join(Source, Source.id == Citation.source_id)
+        .where(
+            Citation.subject_type == bindparam("subject_type"),
+            Citation.subject_id.in_(bindparam("ids", expanding=True)),
+        )
+        .order_by(Citation.subject_id, Citation.position, Citation.id)
+    )
+
+
 def read_citations(
     session: Session, subject_type: str, subject_ids: list[int]
 ) -> dict[int, list[dict[str, Any]]]:
@@ -145,10 +160,7 @@ def read_citations(
     if not subject_ids:
         return out
     rows = session.execute(
-        select(Citation.subject_id, Source.slug, Citation.excerpt, Citation.about)  # type: ignore[call-overload]
-        .join(Source, Source.id == Citation.source_id)
-        .where(Citation.subject_type == subject_type, Citation.subject_id.in_(subject_ids))
-        .order_by(Citation.subject_id, Citation.position, Citation.id)
+        _citations_statement(), {"subject_type": subject_type, "ids": subject_ids}
     ).all()
     for subject_id, source, excerpt, about in rows:
         item: dict[str, Any] = {"source": source, "excerpt": excerpt}

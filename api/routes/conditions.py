@@ -18,7 +18,7 @@ Include = include_param("condition")
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
-def list_conditions(
+async def list_conditions(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -42,7 +42,9 @@ def list_conditions(
     response_model=ConditionPublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_condition(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_condition(
+    request: Request, session: SessionDep, slug: str, include: Include = None
+) -> Any:
     """A condition with the procedures the articles say treat it, cited."""
     detail = queries.term_detail(session, "condition", slug, "condition")
     if jsonld.wanted(request):

@@ -18,7 +18,7 @@ Include = include_param("contraindication")
 
 
 @router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))
-def list_contraindications(
+async def list_contraindications(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -43,7 +43,7 @@ def list_contraindications(
 
 
 @router.get("/{slug}", response_model=ContraindicationPublic, responses=problem_responses(404, 422))
-def get_contraindication(session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_contraindication(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A contraindication with the procedures it applies to, its level and citations."""
     detail = queries.term_detail(session, "contraindication", slug, "contraindication")
     return with_included(session, "contraindication", ContraindicationPublic, detail, include)

@@ -31,7 +31,7 @@ _SUMMARY = (
 
 
 @router.get("", response_model=Page[ExpertSummary], responses=problem_responses(422))
-def list_experts(
+async def list_experts(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -69,7 +69,9 @@ def list_experts(
     response_model=ExpertPublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_expert(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_expert(
+    request: Request, session: SessionDep, slug: str, include: Include = None
+) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     expert = queries.get_published(session, Expert, slug, "expert")
     out = {c.key: getattr(expert, c.key) for c in _SUMMARY}
@@ -86,7 +88,7 @@ def get_expert(request: Request, session: SessionDep, slug: str, include: Includ
 
 
 @router.get("/{slug}/quotes", response_model=Page[QuotePublic], responses=problem_responses(404))
-def expert_quotes(session: SessionDep, slug: str) -> dict:
+async def expert_quotes(session: SessionDep, slug: str) -> dict:
     """Everything the expert is quoted saying, verbatim, in source order."""
     expert = queries.get_published(session, Expert, slug, "expert")
     rows = session.execute(

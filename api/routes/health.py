@@ -18,13 +18,13 @@ class NotReady(AppError):
 
 
 @router.get("/healthz", responses=problem_responses(503))
-def healthz(session: SessionDep) -> dict[str, str]:
+async def healthz(session: SessionDep) -> dict[str, str]:
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses=problem_responses(503))
-def readyz(session: SessionDep) -> dict[str, str]:
+async def readyz(session: SessionDep) -> dict[str, str]:
     current = MigrationContext.configure(session.connection()).get_current_revision()
     head = migrations.head_revision()
     if current != head:

@@ -18,7 +18,7 @@ Include = include_param("ingredient")
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
-def list_ingredients(
+async def list_ingredients(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -52,7 +52,7 @@ def list_ingredients(
     response_model=IngredientPublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_ingredient(
+async def get_ingredient(
     request: Request, session: SessionDep, slug: str, include: Include = None
 ) -> Any:
     """An ingredient with its uses per procedure and the side effects named for it, cited."""

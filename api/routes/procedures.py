@@ -24,7 +24,7 @@ Include = include_param("procedure")
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
-def list_procedures(
+async def list_procedures(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -57,7 +57,9 @@ def list_procedures(
     response_model=ProcedurePublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_procedure(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_procedure(
+    request: Request, session: SessionDep, slug: str, include: Include = None
+) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
     detail = queries.procedure_detail(session, slug)
     if jsonld.wanted(request):
@@ -78,7 +80,9 @@ def _listed(rows: list[dict], **equal: str | None) -> dict:
     response_model=Page[ProcedureSideEffectPublic],
     responses=problem_responses(404, 422),
 )
-def procedure_side_effects(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+async def procedure_side_effects(
+    session: SessionDep, slug: str, inherited: Inherited = True
+) -> dict:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
     return _listed(queries.listed_terms(session, "side_effect", slug, inherited))
 
@@ -88,7 +92,7 @@ def procedure_side_effects(session: SessionDep, slug: str, inherited: Inherited 
     response_model=Page[ProcedureContraindicationPublic],
     responses=problem_responses(404, 422),
 )
-def procedure_contraindications(
+async def procedure_contraindications(
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -103,7 +107,7 @@ def procedure_contraindications(
     response_model=Page[ProcedureIngredientPublic],
     responses=problem_responses(404, 422),
 )
-def procedure_ingredients(
+async def procedure_ingredients(
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -118,7 +122,7 @@ def procedure_ingredients(
     response_model=Page[ProcedureConditionPublic],
     responses=problem_responses(404, 422),
 )
-def procedure_conditions(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+async def procedure_conditions(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
     """Conditions the procedure treats, as the articles say."""
     return _listed(queries.listed_terms(session, "condition", slug, inherited))
 
@@ -128,6 +132,6 @@ def procedure_conditions(session: SessionDep, slug: str, inherited: Inherited = 
     response_model=Page[ProcedureQuotePublic],
     responses=problem_responses(404, 422),
 )
-def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+async def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
     """Expert quotes that speak to the procedure (or to scalp microneedling at large)."""
     return _listed(queries.quotes_on(session, slug, inherited))

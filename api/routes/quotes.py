@@ -20,7 +20,7 @@ Include = include_param("quote")
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
-def list_quotes(
+async def list_quotes(
     session: SessionDep,
     page: PageDep,
     sort: SlugSort = "slug",
@@ -62,7 +62,7 @@ def list_quotes(
     response_model=QuotePublic,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-def get_quote(
+async def get_quote(
     request: Request, session: SessionDep, slug_or_id: str, include: Include = None
 ) -> Any:
     """One quote, by slug or by numeric id."""

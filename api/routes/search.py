@@ -24,7 +24,7 @@ class SearchHit(BaseModel):
 
 
 @router.get("", response_model=Page[SearchHit], responses=problem_responses(422))
-def search_everything(
+async def search_everything(
     session: SessionDep,
     page: PageDep,
     q: Annotated[

@@ -18,7 +18,7 @@ Include = include_param("side_effect")
 
 
 @router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
-def list_side_effects(
+async def list_side_effects(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -47,7 +47,7 @@ def list_side_effects(
 
 
 @router.get("/{slug}", response_model=SideEffectPublic, responses=problem_responses(404, 422))
-def get_side_effect(session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_side_effect(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A side effect with the procedures (and ingredients) it is listed for, each cited."""
     detail = queries.term_detail(session, "side_effect", slug, "side effect")
     return with_included(session, "side_effect", SideEffectPublic, detail, include)

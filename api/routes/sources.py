@@ -19,7 +19,7 @@ Include = include_param("source")
 
 
 @router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
-def list_sources(
+async def list_sources(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -43,7 +43,7 @@ def list_sources(
 
 
 @router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404, 422))
-def get_source(session: SessionDep, slug: str, include: Include = None) -> Any:
+async def get_source(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A source with its full text, content hash, and the experts it quotes or features."""
     source = queries.get_published(session, Source, slug, "source")
     out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})

@@ -29,7 +29,7 @@ class Stats(BaseModel):
 
 
 @router.get("", response_model=Stats)
-def stats(session: SessionDep) -> dict:
+async def stats(session: SessionDep) -> dict:
     """Published totals per collection; side effects by how many sources list them; experts by
     how many quotes they have."""
     return {
