@@ -74,12 +74,13 @@ class ResponseMemo:
     """The last public answer per request key, with the revision read before it was computed.
 
     Valid while the knowledge-base revision is unchanged: then the same request would get the
-    same bytes. Bounded in entries (least recently used go first) and in the size of a body.
+    same bytes. Bounded in entries and in bytes of bodies (least recently used go first).
     """
 
-    def __init__(self, size: int = 10_000, max_body: int = 1_048_576) -> None:
+    def __init__(self, size: int = 10_000, max_bytes: int = 32 * 1_048_576) -> None:
         self._size = size
-        self._max_body = max_body
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[str, Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -92,20 +93,23 @@ class ResponseMemo:
             return entry
 
     def put(self, key: str, entry: Remembered) -> None:
-        if len(entry.body) > self._max_body:
+        if len(entry.body) > self._max_bytes // 8:
             return
         with self._lock:
+            old = self._entries.pop(key, None)
+            self._bytes += len(entry.body) - (len(old.body) if old else 0)
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self._size or self._bytes > self._max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
-memo = ResponseMemo(settings.response_cache_entries)
+memo = ResponseMemo(settings.response_cache_entries, settings.response_cache_max_bytes)
 
 
 def request_key(scope: Scope) -> str:

@@ -37,7 +37,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("condition", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_condition_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_condition_status"), ["status"], unique=False)
 
     op.create_table(
         "contraindication",
@@ -54,7 +53,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contraindication", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_contraindication_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_contraindication_status"), ["status"], unique=False)
 
     op.create_table(
         "expert",
@@ -74,7 +72,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("expert", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_expert_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_expert_status"), ["status"], unique=False)
 
     op.create_table(
         "ingredient",
@@ -92,7 +89,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ingredient", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ingredient_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_ingredient_status"), ["status"], unique=False)
 
     op.create_table(
         "procedure",
@@ -122,7 +118,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_procedure_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_procedure_setting"), ["setting"], unique=False)
         batch_op.create_index(batch_op.f("ix_procedure_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_procedure_status"), ["status"], unique=False)
 
     op.create_table(
         "side_effect",
@@ -139,7 +134,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("side_effect", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_side_effect_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_side_effect_status"), ["status"], unique=False)
 
     op.create_table(
         "source",
@@ -158,7 +152,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("source", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_source_slug"), ["slug"], unique=True)
-        batch_op.create_index(batch_op.f("ix_source_status"), ["status"], unique=False)
 
     op.create_table(
         "citation",
@@ -215,9 +208,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ingredient_side_effect_side_effect_id"), ["side_effect_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_ingredient_side_effect_status"), ["status"], unique=False
-        )
 
     op.create_table(
         "procedure_condition",
@@ -253,7 +243,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_procedure_condition_procedure_id"), ["procedure_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_procedure_condition_status"), ["status"], unique=False)
 
     op.create_table(
         "procedure_contraindication",
@@ -295,9 +284,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_procedure_contraindication_procedure_id"), ["procedure_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_procedure_contraindication_status"), ["status"], unique=False
-        )
 
     op.create_table(
         "procedure_ingredient",
@@ -337,9 +323,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_procedure_ingredient_procedure_id"), ["procedure_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_procedure_ingredient_status"), ["status"], unique=False
-        )
 
     op.create_table(
         "procedure_needle_length",
@@ -362,9 +345,6 @@ def upgrade() -> None:
     with op.batch_alter_table("procedure_needle_length", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_procedure_needle_length_procedure_id"), ["procedure_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_procedure_needle_length_status"), ["status"], unique=False
         )
 
     op.create_table(
@@ -401,9 +381,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_procedure_side_effect_side_effect_id"), ["side_effect_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_procedure_side_effect_status"), ["status"], unique=False
-        )
 
     op.create_table(
         "procedure_step",
@@ -428,7 +405,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_procedure_step_procedure_id"), ["procedure_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_procedure_step_status"), ["status"], unique=False)
 
     op.create_table(
         "quote",
@@ -460,7 +436,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_quote_expert_id"), ["expert_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_quote_slug"), ["slug"], unique=True)
         batch_op.create_index(batch_op.f("ix_quote_source_id"), ["source_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_quote_status"), ["status"], unique=False)
 
     op.create_table(
         "quote_procedure",
@@ -496,48 +471,40 @@ def downgrade() -> None:
 
     op.drop_table("quote_procedure")
     with op.batch_alter_table("quote", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_quote_status"))
         batch_op.drop_index(batch_op.f("ix_quote_source_id"))
         batch_op.drop_index(batch_op.f("ix_quote_slug"))
         batch_op.drop_index(batch_op.f("ix_quote_expert_id"))
 
     op.drop_table("quote")
     with op.batch_alter_table("procedure_step", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_step_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_step_procedure_id"))
 
     op.drop_table("procedure_step")
     with op.batch_alter_table("procedure_side_effect", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_side_effect_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_side_effect_side_effect_id"))
         batch_op.drop_index(batch_op.f("ix_procedure_side_effect_procedure_id"))
 
     op.drop_table("procedure_side_effect")
     with op.batch_alter_table("procedure_needle_length", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_needle_length_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_needle_length_procedure_id"))
 
     op.drop_table("procedure_needle_length")
     with op.batch_alter_table("procedure_ingredient", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_ingredient_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_ingredient_procedure_id"))
         batch_op.drop_index(batch_op.f("ix_procedure_ingredient_ingredient_id"))
 
     op.drop_table("procedure_ingredient")
     with op.batch_alter_table("procedure_contraindication", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_contraindication_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_contraindication_procedure_id"))
         batch_op.drop_index(batch_op.f("ix_procedure_contraindication_contraindication_id"))
 
     op.drop_table("procedure_contraindication")
     with op.batch_alter_table("procedure_condition", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_condition_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_condition_procedure_id"))
         batch_op.drop_index(batch_op.f("ix_procedure_condition_condition_id"))
 
     op.drop_table("procedure_condition")
     with op.batch_alter_table("ingredient_side_effect", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ingredient_side_effect_status"))
         batch_op.drop_index(batch_op.f("ix_ingredient_side_effect_side_effect_id"))
         batch_op.drop_index(batch_op.f("ix_ingredient_side_effect_ingredient_id"))
 
@@ -548,39 +515,32 @@ def downgrade() -> None:
 
     op.drop_table("citation")
     with op.batch_alter_table("source", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_source_status"))
         batch_op.drop_index(batch_op.f("ix_source_slug"))
 
     op.drop_table("source")
     with op.batch_alter_table("side_effect", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_side_effect_status"))
         batch_op.drop_index(batch_op.f("ix_side_effect_slug"))
 
     op.drop_table("side_effect")
     with op.batch_alter_table("procedure", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_procedure_status"))
         batch_op.drop_index(batch_op.f("ix_procedure_slug"))
         batch_op.drop_index(batch_op.f("ix_procedure_setting"))
         batch_op.drop_index(batch_op.f("ix_procedure_parent_id"))
 
     op.drop_table("procedure")
     with op.batch_alter_table("ingredient", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ingredient_status"))
         batch_op.drop_index(batch_op.f("ix_ingredient_slug"))
 
     op.drop_table("ingredient")
     with op.batch_alter_table("expert", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_expert_status"))
         batch_op.drop_index(batch_op.f("ix_expert_slug"))
 
     op.drop_table("expert")
     with op.batch_alter_table("contraindication", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contraindication_status"))
         batch_op.drop_index(batch_op.f("ix_contraindication_slug"))
 
     op.drop_table("contraindication")
     with op.batch_alter_table("condition", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_condition_status"))
         batch_op.drop_index(batch_op.f("ix_condition_slug"))
 
     op.drop_table("condition")

@@ -143,3 +143,15 @@ def _redness_link(session: Session) -> int:
         .join(Procedure, Procedure.id == ProcedureSideEffect.procedure_id)
         .where(SideEffect.slug == "redness", Procedure.slug == "scalp-microneedling")
     ).scalar_one()
+
+
+def test_the_memo_is_bounded_in_bytes() -> None:
+    from api.caching import Remembered, ResponseMemo
+
+    memo = ResponseMemo(size=1000, max_bytes=8 * 100)
+    for n in range(20):
+        memo.put(f"k{n}", Remembered(1, f'"{n}"', [], b"x" * 100))
+    kept = [n for n in range(20) if memo.get(f"k{n}", 1) is not None]
+    assert kept == list(range(12, 20))  # the most recent 800 bytes
+    memo.put("big", Remembered(1, '"big"', [], b"x" * 101))  # over an eighth of the budget
+    assert memo.get("big", 1) is None
