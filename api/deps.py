@@ -58,7 +58,7 @@ class PageParams:
         return f"{base}{url.path}?{url.query}" if base else str(url)
 
 
-def page_params(
+async def page_params(
     request: Request,
     response: Response,
     limit: Annotated[

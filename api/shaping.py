@@ -31,11 +31,11 @@ def item_model(model: Any) -> type[BaseModel] | None:
     return model
 
 
-def fields_param(names: set[str]) -> Callable[..., None]:
+def fields_param(names: set[str]) -> Callable[..., Coroutine[Any, Any, None]]:
     """The `fields` parameter of a route whose answer has these fields: the schema lists them."""
     alternatives = "|".join(sorted(names))
 
-    def fields(
+    async def fields(
         fields: Annotated[
             str | None,
             Query(

@@ -2,7 +2,7 @@
 
 import threading
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlmodel import Session
 
 from api import migrations
@@ -65,3 +65,63 @@ def test_sixteen_concurrent_read_then_write_transactions_all_commit(
         # Writers are serialised on SQLite, so no increment is lost.
         assert final == 1 + 16 * 5
     engine.dispose()
+
+
+def test_a_burst_of_reads_never_starves_the_pool(empty_database_url: str) -> None:
+    """The trap of sync handlers: sessions held while waiting for threads. With a pool of two
+    connections, a hundred concurrent public reads of every kind must all be answered."""
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    import httpx
+    from fastapi import Request
+    from sqlalchemy import create_engine
+
+    from api.db import READ_METHODS, get_session
+    from api.main import app
+
+    migrations.upgrade(empty_database_url)
+    seeded = make_engine(empty_database_url)
+    with Session(writer(seeded)) as session:
+        load_seed(session)
+    seeded.dispose()
+    small = create_engine(empty_database_url, pool_size=2, max_overflow=0, pool_timeout=1)
+    if is_sqlite(empty_database_url):
+        from api.db import _on_sqlite_begin, _on_sqlite_connect
+
+        event.listen(small, "connect", _on_sqlite_connect)
+        event.listen(small, "begin", _on_sqlite_begin)
+
+    async def small_pool_session(request: Request) -> AsyncIterator[Session]:
+        with Session(small if request.method in READ_METHODS else writer(small)) as session:
+            yield session
+
+    paths = [
+        "/v1/procedures/at-home-derma-roller/side-effects",
+        "/v1/procedures?limit=5",
+        "/v1/search?q=minoxidil",
+        "/v1/procedures/scalp-microneedling?include=side_effects",
+        "/v1/quotes?topic=sanitation",
+        "/v1/stats",
+        "/healthz",
+        "/v1/experts/natasha-jay/quotes",
+    ]
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            async def one(n: int) -> int:
+                path = paths[n % len(paths)]
+                sep = "&" if "?" in path else "?"
+                return (await client.get(f"{path}{sep}cb={n}")).status_code
+
+            return await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(96))), 60)
+
+    app.dependency_overrides[get_session] = small_pool_session
+    try:
+        statuses = asyncio.run(burst())
+    finally:
+        app.dependency_overrides.clear()
+        small.dispose()
+    assert statuses == [200] * 96
