@@ -23,6 +23,8 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 120
 NAME_MAX = 300
 TEXT_MAX = 5_000
+# Ids and revision numbers are 32-bit on PostgreSQL: a larger number names nothing.
+ID_MAX = 2**31 - 1
 # A short name in a list (an alias, a credential), and a kebab-case tag (a quote's topic).
 ShortName = Annotated[str, pydantic.StringConstraints(min_length=1, max_length=NAME_MAX)]
 Tag = Annotated[str, pydantic.StringConstraints(max_length=60, pattern=SLUG_PATTERN)]

@@ -12,7 +12,7 @@ from api.errors import NotFound, problem_responses
 from api.params import SourceFilter
 from api.shaping import ShapedRoute
 from models import Expert, Quote, QuoteProcedure, Source
-from models.base import SLUG_PATTERN, Page
+from models.base import ID_MAX, SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
@@ -66,7 +66,8 @@ async def get_quote(
     request: Request, session: SessionDep, slug_or_id: str, include: Include = None
 ) -> Any:
     """One quote, by slug or by numeric id."""
-    key = Quote.id == int(slug_or_id) if slug_or_id.isdigit() else Quote.slug == slug_or_id
+    is_id = slug_or_id.isascii() and slug_or_id.isdigit() and int(slug_or_id) <= ID_MAX
+    key = Quote.id == int(slug_or_id) if is_id else Quote.slug == slug_or_id
     rows = session.execute(queries.quote_select(key)).all()
     if not rows:
         raise NotFound(f"No quote {slug_or_id!r}.")

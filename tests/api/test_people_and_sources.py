@@ -82,3 +82,9 @@ class TestHealth:
         assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
         r = client.delete("/v1/procedures")
         assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+
+
+class TestNumbersOutOfRange:
+    def test_quote_id_beyond_32_bits_or_unicode_digits_is_404(self, client: TestClient) -> None:
+        assert client.get("/v1/quotes/99999999999999999999").status_code == 404
+        assert client.get("/v1/quotes/\u00b2").status_code == 404

@@ -10,6 +10,7 @@ from api.deps import SessionDep
 from api.errors import problem_responses
 from models import AuditEvent
 from models.audit import AuditPage
+from models.base import ID_MAX
 
 router = APIRouter(prefix="/audit")
 
@@ -20,7 +21,9 @@ def audit_log(
     session: SessionDep,
     key: Admin,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Events older than this id.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=ID_MAX, description="Events older than this id.")
+    ] = None,
     action: Annotated[str | None, Query(max_length=40, description="e.g. auth.failed")] = None,
 ) -> dict:
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ declared once for all of them.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api import editing
@@ -25,6 +25,7 @@ from api.routes.admin.http import (
 from api.store import Kind
 from models import Status, base
 from models.admin import AdminEntry, AdminPage, DeleteReport
+from models.base import ID_MAX
 from models.revision import RevisionPublic
 
 router = APIRouter()
@@ -169,7 +170,7 @@ def add_routes(path: str, kind: Kind) -> None:
     )
     def restore_revision(
         slug: str,
-        number: int,
+        number: Annotated[int, Path(ge=1, le=ID_MAX)],
         session: SessionDep,
         key: Editor,
         version: IfMatch,
