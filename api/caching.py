@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.config import settings
 from api.db import get_engine
 from api.deps import SessionDep
+from api.middleware import header
 from models.search import kb_revision
 
 ADMIN_PREFIX = "/v1/admin"
@@ -201,7 +202,7 @@ class HttpCacheMiddleware:
 
 async def send_remembered(scope: Scope, send: Send, entry: Remembered) -> None:
     """The remembered answer, or 304 with its headers when If-None-Match names its ETag."""
-    if_none_match = _header(scope, b"if-none-match")
+    if_none_match = header(scope, b"if-none-match")
     if if_none_match is not None and etag_matches(if_none_match.decode("latin-1"), entry.etag):
         kept = [(k, v) for k, v in entry.headers if k not in (b"content-type", b"content-length")]
         await send({"type": "http.response.start", "status": 304, "headers": kept})
@@ -209,13 +210,6 @@ async def send_remembered(scope: Scope, send: Send, entry: Remembered) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
     await send({"type": "http.response.body", "body": entry.body})
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value  # type: ignore[no-any-return]
-    return None
 
 
 class RevisionProbe:

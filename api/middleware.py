@@ -81,7 +81,8 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header, by its lower-case name."""
     for key, value in scope["headers"]:
         if key == name:
             return value  # type: ignore[no-any-return]
@@ -112,7 +113,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
+        given = header(scope, b"x-request-id")
         request_id = (
             given.decode("latin-1")
             if given and _REQUEST_ID.match(given.decode("latin-1"))
@@ -169,7 +170,7 @@ class TrustedHostMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self.any:
-            host = (_header(scope, b"host") or b"").decode("latin-1")
+            host = (header(scope, b"host") or b"").decode("latin-1")
             if not self._ok(host):
                 await send_problem(send, 400, "Bad Request", "Invalid host header.")
                 return
@@ -191,7 +192,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await send_problem(
                 send,
@@ -277,7 +278,7 @@ class RateLimitMiddleware:
             return
         now = time.monotonic()
         address = client_address(scope)
-        authorization = _header(scope, b"authorization")
+        authorization = header(scope, b"authorization")
         if authorization is not None:
             # An address that keeps failing authentication waits before it may try again.
             bucket = self.auth_failures.buckets.get(address)
