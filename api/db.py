@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from fastapi import Request
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
@@ -44,6 +45,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(
             url,
             echo=settings.db_echo,
+            json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False},
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
@@ -54,6 +56,7 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(
         url,
         echo=settings.db_echo,
+        json_deserializer=orjson.loads,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from api.deps import PageParams
 from api.errors import InvalidParameter, NotFound
+from api.prepared import Prepared
 from api.store import KINDS, LinkKind, read_citations
 from models import (
     Citation,
@@ -95,7 +96,7 @@ LINEAGE_LEVELS = 4
 
 
 @cache
-def _lineage_statement() -> Select[Any]:
+def _lineage_statement() -> Prepared:
     """Built once: a procedure (bound `slug`) and its next ancestors, one primary-key join a level.
 
     Joins rather than a recursive CTE: SQLite plans the CTE's step with a Bloom filter built over
@@ -108,17 +109,17 @@ def _lineage_statement() -> Select[Any]:
     ).where(levels[0].slug == bindparam("slug"))
     for child, parent in zip(levels, levels[1:], strict=False):
         stmt = stmt.outerjoin(parent, parent.id == child.parent_id)
-    return stmt
+    return Prepared(stmt)
 
 
 def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
     """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
     chain: list[tuple[int, str]] = []
     while True:
-        row = session.execute(_lineage_statement(), {"slug": slug}).first()
-        if row is None:
+        rows = _lineage_statement().rows(session, {"slug": slug})
+        if not rows:
             break
-        values = list(row)
+        values = list(rows[0])
         more = values.pop()  # the parent of the last level, when the chain goes on
         for i in range(LINEAGE_LEVELS):
             id_, level_slug, status = values[3 * i : 3 * i + 3]
@@ -161,12 +162,12 @@ def _term_columns(kind_name: str) -> list[Any]:
 
 
 @cache
-def _listed_terms_statement(kind_name: str) -> Select[Any]:
+def _listed_terms_statement(kind_name: str) -> Prepared:
     """Built once per kind: published terms with their published links to procedures `ids`."""
     kind = KIND[kind_name]
     link = kind.links[0]
     term = kind.table
-    return (
+    return Prepared(
         select(
             term.slug,  # type: ignore[attr-defined]
             *_term_columns(kind_name),
@@ -195,18 +196,18 @@ def listed_terms(
     link = KIND[kind_name].links[0]
     ids, slug_of = procedure_ids(session, procedure, inherited)
     depth = {id_: i for i, id_ in enumerate(ids)}
-    rows = session.execute(_listed_terms_statement(kind_name), {"ids": ids}).all()
-    rows.sort(key=lambda r: depth[r.procedure_id])
-    cites = read_citations(session, link.subject_type, [r.link_id for r in rows])
-    out = []
-    for r in rows:
-        item = dict(r._mapping)
+    rows = _listed_terms_statement(kind_name).mappings(session, {"ids": ids})
+    rows.sort(key=lambda r: depth[r["procedure_id"]])
+    cites = read_citations(session, link.subject_type, [r["link_id"] for r in rows])
+    for cited in cites.values():
+        for citation in cited:
+            citation.setdefault("about", None)  # as the public model shows it
+    for item in rows:
         link_id, procedure_id = item.pop("link_id"), item.pop("procedure_id")
         item["procedure"] = slug_of[procedure_id]
         item["inherited_from"] = None if procedure_id == ids[0] else slug_of[procedure_id]
         item["citations"] = cites[link_id]
-        out.append(item)
-    return out
+    return rows
 
 
 def listings(session: Session, link: LinkKind, owner_id: int) -> list[dict[str, Any]]:

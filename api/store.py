@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, SQLModel
 
 from api.citations import is_verbatim
+from api.prepared import Prepared
 from models import (
     Citation,
     Condition,
@@ -139,9 +140,9 @@ def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) 
 
 
 @cache
-def _citations_statement() -> Any:
+def _citations_statement() -> Prepared:
     """Built once: citations of subjects (bound `subject_type`, `ids`) with their source slugs."""
-    return (
+    return Prepared(
         select(Citation.subject_id, Source.slug, Citation.excerpt, Citation.about)  # type: ignore[call-overload]
         .join(Source, Source.id == Citation.source_id)
         .where(
@@ -159,9 +160,7 @@ def read_citations(
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in subject_ids}
     if not subject_ids:
         return out
-    rows = session.execute(
-        _citations_statement(), {"subject_type": subject_type, "ids": subject_ids}
-    ).all()
+    rows = _citations_statement().rows(session, {"subject_type": subject_type, "ids": subject_ids})
     for subject_id, source, excerpt, about in rows:
         item: dict[str, Any] = {"source": source, "excerpt": excerpt}
         if about is not None:

@@ -9,6 +9,7 @@ from api.deps import NameSort, PageDep, SessionDep
 from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, SourceFilter
+from api.responses import Prevalidated
 from api.shaping import ShapedRoute
 from models import Procedure
 from models.base import Page
@@ -67,12 +68,12 @@ async def get_procedure(
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 
-def _listed(rows: list[dict], **equal: str | None) -> dict:
+def _listed(rows: list[dict], **equal: str | None) -> Prevalidated:
     """Rows of a relation query, narrowed by link attributes (level, role) when given."""
     for key, value in equal.items():
         if value is not None:
             rows = [r for r in rows if r[key] == value]
-    return {"items": rows, "total": len(rows), "next": None}
+    return Prevalidated({"items": rows, "total": len(rows), "next": None})
 
 
 @router.get(
@@ -82,7 +83,7 @@ def _listed(rows: list[dict], **equal: str | None) -> dict:
 )
 async def procedure_side_effects(
     session: SessionDep, slug: str, inherited: Inherited = True
-) -> dict:
+) -> Prevalidated:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
     return _listed(queries.listed_terms(session, "side_effect", slug, inherited))
 
@@ -97,7 +98,7 @@ async def procedure_contraindications(
     slug: str,
     inherited: Inherited = True,
     level: Annotated[Level | None, Query(description="avoid or consult.")] = None,
-) -> dict:
+) -> Prevalidated:
     """When to avoid the procedure or consult a doctor first, inherited rows marked."""
     return _listed(queries.listed_terms(session, "contraindication", slug, inherited), level=level)
 
@@ -112,7 +113,7 @@ async def procedure_ingredients(
     slug: str,
     inherited: Inherited = True,
     role: Annotated[Role | None, Query(description="numbing, aftercare, ...")] = None,
-) -> dict:
+) -> Prevalidated:
     """Ingredients used with, before or after the procedure, or to avoid, with their role."""
     return _listed(queries.listed_terms(session, "ingredient", slug, inherited), role=role)
 
@@ -122,7 +123,9 @@ async def procedure_ingredients(
     response_model=Page[ProcedureConditionPublic],
     responses=problem_responses(404, 422),
 )
-async def procedure_conditions(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+async def procedure_conditions(
+    session: SessionDep, slug: str, inherited: Inherited = True
+) -> Prevalidated:
     """Conditions the procedure treats, as the articles say."""
     return _listed(queries.listed_terms(session, "condition", slug, inherited))
 
@@ -134,4 +137,5 @@ async def procedure_conditions(session: SessionDep, slug: str, inherited: Inheri
 )
 async def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
     """Expert quotes that speak to the procedure (or to scalp microneedling at large)."""
-    return _listed(queries.quotes_on(session, slug, inherited))
+    quotes = queries.quotes_on(session, slug, inherited)
+    return {"items": quotes, "total": len(quotes), "next": None}
