@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from api.counts import count_total
 from api.deps import PageParams
 from api.errors import InvalidParameter, NotFound
 from api.prepared import Prepared
@@ -65,9 +66,10 @@ def page_of(
 
     Rows come in the order `sort` names (`slug`, or a column of `sortable`; `-` reverses),
     ties broken by `key`, a unique column; the cursor carries the last row's sort key, so every
-    page is one index range scan however deep it is.
+    page is one index range scan however deep it is. The total is counted once per revision of
+    the knowledge base (api.counts), at the revision the request read first (public reads only).
     """
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = count_total(session, stmt, getattr(page.request.state, "kb_revision", None))
     field, descending = sort.removeprefix("-"), sort.startswith("-")
     columns = {"slug": key, **(sortable or {})}
     if field not in columns:

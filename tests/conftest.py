@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from api import migrations
 from api.caching import memo as http_cache_memo
+from api.counts import memo as count_memo
 from api.db import get_session, is_sqlite, make_engine
 from api.main import app
 from seed_data.loader import load_seed
@@ -93,6 +94,7 @@ def session(engine: Engine) -> Iterator[Session]:
 def client(session: Session) -> Iterator[TestClient]:
     # Each test's writes roll back, so a revision number can recur with other content.
     http_cache_memo.clear()
+    count_memo.clear()
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c

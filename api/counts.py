@@ -1,0 +1,108 @@
+"""Totals of public lists, counted once per knowledge-base revision.
+
+A keyset page is one index range scan however deep it is, but its `total` counts the whole
+filtered list, which costs more as the tables grow. The knowledge base is read-mostly and every
+edit of any of its tables bumps `kb_revision` in the same transaction, so a count made at a
+revision holds until the revision changes: remember it per count statement (its SQL and bound
+values) with that revision, and reuse it only when a request reads the same revision.
+
+Only public reads use the memo: they never write, so what they count is committed. A transaction
+that writes could count rows of its own that a rollback takes back while their revision number
+is reused by the next writer.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlmodel import Session
+
+from api.caching import current_revision
+
+Key = tuple[Hashable, ...]
+
+
+class CountMemo:
+    """Counts by statement key, each with the revision it was made at; least recently used go
+    first past `size` entries."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[Key, tuple[int, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key, revision: int) -> int | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != revision:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Key, revision: int, count: int) -> None:
+        with self._lock:
+            self._entries[key] = (revision, count)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+memo = CountMemo()
+
+
+def _frozen(value: Any) -> Hashable:
+    """A bound value as part of a key: lists (IN lists) as tuples, anything else as is."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_frozen(v) for v in value)
+    return value  # type: ignore[no-any-return]
+
+
+def statement_key(session: Session, stmt: Select[Any]) -> Key | None:
+    """What a count depends on besides the data: the database, the statement's structure and its
+    bound values in order; None if the statement has no cache key or a value is unhashable.
+
+    The structure is SQLAlchemy's cache key, the one its compiled-SQL cache is keyed by: two
+    statements with the same one compile to the same SQL. Executing the statement computes it
+    anyway (it is memoised on the statement); compiling the SQL string instead would cost more
+    than the count itself on a small table. Values stay values: nothing is rendered into SQL.
+    """
+    cache_key = stmt._generate_cache_key()
+    if cache_key is None:
+        return None
+    values = tuple(_frozen(b.effective_value) for b in cache_key.bindparams)
+    key = (str(session.get_bind().engine.url), cache_key.key, values)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def count_total(session: Session, stmt: Select[Any], revision: int | None) -> int:
+    """How many rows `stmt` selects: remembered at `revision`, the revision this session's
+    transaction read first (None: count every time).
+
+    A count made now is filed only if the revision is still the one read first: on PostgreSQL each
+    statement sees what is committed when it starts, so an edit committed in between would make
+    the count newer than its revision.
+    """
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    key = statement_key(session, count) if revision is not None else None
+    if key is None or revision is None:
+        return session.scalar(count) or 0
+    found = memo.get(key, revision)
+    if found is not None:
+        return found
+    total = session.scalar(count) or 0
+    if current_revision(session) == revision:
+        memo.put(key, revision, total)
+    return total
