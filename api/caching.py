@@ -15,7 +15,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -25,9 +24,9 @@ from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import settings
-from api.db import get_engine
 from api.deps import SessionDep
 from api.middleware import header
+from api.revision import RevisionProbe
 from models.search import kb_revision
 
 ADMIN_PREFIX = "/v1/admin"
@@ -210,52 +209,6 @@ async def send_remembered(scope: Scope, send: Send, entry: Remembered) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
     await send({"type": "http.response.body", "body": entry.body})
-
-
-class RevisionProbe:
-    """Reads the knowledge-base revision on a connection of its own, as cheaply as the back end
-    allows: on SQLite `PRAGMA data_version` says whether anyone committed since the last look, and
-    only then is `kb_revision` read again. Any failure answers None (the caller goes the slow way).
-    """
-
-    def __init__(self) -> None:
-        self._connection: Any = None
-        self._sqlite = False
-        self._data_version: int | None = None
-        self._revision: int | None = None
-
-    def _connect(self) -> Any:
-        if self._connection is None:
-            engine = get_engine()
-            self._sqlite = engine.dialect.name == "sqlite"
-            self._connection = engine.raw_connection()
-            if not self._sqlite:
-                self._connection.driver_connection.autocommit = True
-        return self._connection
-
-    def revision(self) -> int | None:
-        try:
-            cursor = self._connect().cursor()
-            if self._sqlite:
-                data_version = cursor.execute("PRAGMA data_version").fetchone()[0]
-                if data_version == self._data_version and self._revision is not None:
-                    return self._revision
-                self._data_version = data_version
-            cursor.execute("SELECT revision FROM kb_revision")
-            self._revision = int(cursor.fetchone()[0])
-            cursor.close()
-            return self._revision
-        except Exception:  # noqa: BLE001 (a lost database: let the slow path answer 503)
-            self.close()
-            return None
-
-    def close(self) -> None:
-        connection, self._connection, self._revision = self._connection, None, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-            except Exception:  # noqa: BLE001
-                pass
 
 
 class ResponseCacheMiddleware:
