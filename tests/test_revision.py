@@ -1,0 +1,162 @@
+"""The revision probe of the response cache, on the database the suite targets: the revision it
+reads on connect, edits committed elsewhere and in this process, and a lost connection.
+
+It runs on a migrated database of its own (every edit here commits), not the seeded one."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from api import migrations
+from api.db import make_engine
+from api.revision import RETRY_SECONDS, RevisionProbe
+from models.search import kb_revision
+from models.side_effect import SideEffect
+from tests.conftest import _drop_schema, _fresh_database
+
+SLUG = "probe-test"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url, admin = _fresh_database(tmp_path_factory.mktemp("revision"), "revision")
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        session.add(SideEffect(slug=SLUG, name="Probe test"))
+        session.commit()
+    yield engine
+    engine.dispose()
+    _drop_schema(admin, url)
+
+
+@pytest.fixture
+def probe(engine: Engine) -> Iterator[RevisionProbe]:
+    probe = RevisionProbe(engine)
+    yield probe
+    probe.close()
+
+
+def committed_revision(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                kb_revision.select().with_only_columns(kb_revision.c.revision)
+            ).scalar_one()
+        )
+
+
+def edit_elsewhere(engine: Engine, name: str) -> None:
+    """An edit committed on a connection of the pool, not through a Session: as another process
+    would, as far as the probe can tell."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE side_effect SET name = :name WHERE slug = :slug"),
+            {"name": name, "slug": SLUG},
+        )
+
+
+def seen_soon(probe: RevisionProbe, wanted: int) -> int | None:
+    """The probe's revision once it is `wanted`, or after 2 s. On PostgreSQL an edit of another
+    connection arrives as a notification, which the committing backend signals but does not wait
+    for: the next call usually has it, yet may come a few microseconds too early, so the test
+    polls (with a bound) instead of asserting a race it cannot win every time."""
+    deadline = time.monotonic() + 2
+    while (revision := probe.revision()) != wanted and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return revision
+
+
+def test_the_revision_read_on_connect_is_the_committed_one(
+    engine: Engine, probe: RevisionProbe
+) -> None:
+    edit_elsewhere(engine, "Before the probe connects")
+    assert probe.revision() == committed_revision(engine)
+    assert probe.revision() == committed_revision(engine)  # and again, without a change
+
+
+def test_an_edit_committed_elsewhere_is_seen(engine: Engine, probe: RevisionProbe) -> None:
+    before = probe.revision()
+    assert before is not None
+    edit_elsewhere(engine, "Edited elsewhere")
+    after = committed_revision(engine)
+    assert after > before
+    if engine.dialect.name == "sqlite":
+        assert probe.revision() == after  # strictly: data_version moved
+    else:
+        assert seen_soon(probe, after) == after
+    edit_elsewhere(engine, "Edited twice elsewhere")
+    assert seen_soon(probe, committed_revision(engine)) == committed_revision(engine)
+
+
+def test_a_commit_of_this_process_is_seen_on_the_next_call(
+    engine: Engine, probe: RevisionProbe
+) -> None:
+    before = probe.revision()
+    assert before is not None
+    with Session(engine) as session:
+        session.exec(
+            text("UPDATE side_effect SET name = 'In this process' WHERE slug = :slug"),
+            params={"slug": SLUG},
+        )  # type: ignore[call-overload]
+        session.commit()
+    # No waiting on either database: the commit made the probe read the table again.
+    assert probe.revision() == committed_revision(engine) > before
+
+
+def test_notifications_of_other_schemas_are_not_ours(engine: Engine, probe: RevisionProbe) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("notifications are PostgreSQL's")
+    before = probe.revision()
+    assert before is not None
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_notify('kb_revision', 'some_other_schema 999999')"))
+    edit_elsewhere(engine, "After another schema's edit")
+    after = committed_revision(engine)
+    # Delivered in commit order: by the time ours is seen, the other one was read and ignored.
+    assert seen_soon(probe, after) == after < 999999
+
+
+def lose_connection(engine: Engine, probe: RevisionProbe) -> None:
+    """The probe's connection ends under it: the server terminates it, or (SQLite) it closes."""
+    connection = probe._watch.connection  # type: ignore[union-attr]
+    if engine.dialect.name == "sqlite":
+        connection.close()
+        return
+    with engine.connect() as conn:
+        pid = connection.info.backend_pid
+        # With a timeout, pg_terminate_backend returns once the backend is gone.
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+
+
+def test_a_lost_connection_answers_none_then_recovers(engine: Engine, probe: RevisionProbe) -> None:
+    assert probe.revision() is not None
+    lose_connection(engine, probe)
+    assert probe.revision() is None
+    edit_elsewhere(engine, "While the probe was away")
+    # The next call connects again and reads the revision afresh.
+    assert probe.revision() == committed_revision(engine)
+    edit_elsewhere(engine, "After the probe came back")
+    assert seen_soon(probe, committed_revision(engine)) == committed_revision(engine)
+
+
+def test_a_database_without_the_counter_answers_none_and_is_not_asked_again_at_once(
+    empty_database_url: str,
+) -> None:
+    engine = make_engine(empty_database_url)
+    probe = RevisionProbe(engine)
+    try:
+        assert probe.revision() is None  # no kb_revision table yet
+        # Made by hand: a second migrated schema would race this suite's for the pg_trgm extension.
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE kb_revision (id INTEGER PRIMARY KEY, revision BIGINT)"))
+            conn.execute(text("INSERT INTO kb_revision (id, revision) VALUES (1, 7)"))
+        assert probe.revision() is None  # a failed connect is not retried on every call
+        time.sleep(RETRY_SECONDS)
+        assert probe.revision() == 7
+    finally:
+        probe.close()
+        engine.dispose()
