@@ -5,9 +5,9 @@ it was when the answer was made. Asking the database on every hit would cost a r
 time, so each process keeps one connection of its own that learns of commits as cheaply as the
 back end allows:
 
-- SQLite: `PRAGMA data_version` (no disk read: it changes when another connection committed),
-  and `kb_revision` is read again only when it changed. Strict: every call sees every commit
-  that finished before it, from any process.
+- SQLite: `PRAGMA data_version` on the raw sqlite3 connection (a look at the WAL index, which
+  changes when another connection commits), and `kb_revision` is read again only when it
+  moved. Strict: every call sees every commit that finished before it, from any process.
 - PostgreSQL: the connection LISTENs on `kb_revision`, whose triggers send
   `pg_notify('kb_revision', '<schema> <revision>')` with every bump (migration 0004); a call
   reads whatever notifications have arrived, without blocking, and the table only on connect
@@ -163,7 +163,7 @@ class RevisionProbe:
     def _open(self) -> SQLiteWatch | PostgresWatch:
         engine = get_engine() if self._engine is None else self._engine
         fairy = engine.raw_connection()
-        driver = fairy.driver_connection
+        driver: Any = fairy.driver_connection  # sqlite3 or psycopg
         fairy.detach()  # ours for good: the pool neither counts it nor hands it out
         try:
             if engine.dialect.name == "sqlite":

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from api import migrations
@@ -42,11 +42,7 @@ def probe(engine: Engine) -> Iterator[RevisionProbe]:
 
 def committed_revision(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                kb_revision.select().with_only_columns(kb_revision.c.revision)
-            ).scalar_one()
-        )
+        return int(conn.execute(select(kb_revision.c.revision)).scalar_one())
 
 
 def edit_elsewhere(engine: Engine, name: str) -> None:
@@ -98,10 +94,10 @@ def test_a_commit_of_this_process_is_seen_on_the_next_call(
     before = probe.revision()
     assert before is not None
     with Session(engine) as session:
-        session.exec(
+        session.connection().execute(
             text("UPDATE side_effect SET name = 'In this process' WHERE slug = :slug"),
-            params={"slug": SLUG},
-        )  # type: ignore[call-overload]
+            {"slug": SLUG},
+        )
         session.commit()
     # No waiting on either database: the commit made the probe read the table again.
     assert probe.revision() == committed_revision(engine) > before
