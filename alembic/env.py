@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 import models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from api.config import settings
-from api.db import make_engine
+from api.db import lock_for_setup, make_engine, writer
 from models.search import is_derived
 
 config = context.config
@@ -51,10 +51,13 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    # Servers started side by side on one database migrate one at a time: the first takes the
+    # setup lock, the others wait for it and then find the schema at head.
     engine = make_engine(config.get_main_option("sqlalchemy.url") or settings.database_url)
-    with engine.connect() as conn:
+    with writer(engine).connect() as conn:
         _configure(conn)
         with context.begin_transaction():
+            lock_for_setup(conn)
             context.run_migrations()
     engine.dispose()
 

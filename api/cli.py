@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from api import migrations
-from api.db import get_engine, get_write_engine
+from api.db import get_engine, get_write_engine, lock_for_setup
 from api.middleware import configure_logging
 from api.store import DocumentError
 
@@ -30,6 +30,7 @@ def prepare_database() -> None:
     if migrations.current_revision(engine) != migrations.head_revision():
         migrations.upgrade(_url())
     with Session(get_write_engine()) as session:
+        lock_for_setup(session.connection())
         if not session.scalar(select(func.count()).select_from(Source)):
             report = load_seed(session)
             log.info("loaded seed data: %s", {k: len(v) for k, v in report.created.items()})

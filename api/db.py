@@ -63,6 +63,17 @@ def make_engine(url: str | None = None) -> Engine:
     )
 
 
+SETUP_LOCK = 0x736B696E6B62  # "skinkb"
+
+
+def lock_for_setup(connection: Connection) -> None:
+    """Serialises one-time setup (migrations, seed loading) of servers starting side by side:
+    on PostgreSQL an advisory lock held to the end of the transaction; on SQLite a writer's
+    BEGIN IMMEDIATE (see `writer`) already is one."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SETUP_LOCK})")
+
+
 def writer(engine: Engine) -> Engine:
     """The same engine, its transactions taking the write lock at once on SQLite."""
     return engine.execution_options(sqlite_immediate=True)

@@ -39,3 +39,32 @@ def test_runs_on_the_database_it_was_asked_for(database_url: str) -> None:
 
     wanted = "sqlite" if not TEST_DATABASE_URL else make_engine(TEST_DATABASE_URL).dialect.name
     assert make_engine(database_url).dialect.name == wanted
+
+
+def test_servers_started_together_migrate_and_seed_once(empty_database_url: str) -> None:
+    """Three processes preparing one empty database at once (as three servers starting side by
+    side do) all succeed: one migrates and seeds, the others wait and find it done."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from models import Source
+
+    env = {**os.environ, "SKINKB_DATABASE_URL": empty_database_url}
+    script = "from api.cli import prepare_database; prepare_database()"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    errors = [run.communicate(timeout=120)[1].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], errors
+    engine = make_engine(empty_database_url)
+    try:
+        assert migrations.current_revision(engine) == migrations.head_revision()
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(Source)) == 5
+    finally:
+        engine.dispose()

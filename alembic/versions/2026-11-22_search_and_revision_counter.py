@@ -213,7 +213,10 @@ def _upgrade_sqlite() -> None:
 
 
 def _upgrade_postgresql() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # In `public`, where every search path finds it: made in the migrating schema instead, it
+    # would be invisible to (and dropped with) that schema, and a later schema's index would
+    # find no gin_trgm_ops.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     op.execute(
         "ALTER TABLE search_entry ADD COLUMN document tsvector GENERATED ALWAYS AS ("
         "setweight(to_tsvector('english', name), 'A') || "
