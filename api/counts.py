@@ -11,6 +11,7 @@ that writes could count rows of its own that a rollback takes back while their r
 is reused by the next writer.
 """
 
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -26,12 +27,30 @@ Key = tuple[Hashable, ...]
 
 class CountMemo:
     """Counts by statement key, each with the revision it was made at; least recently used go
-    first past `size` entries."""
+    first past `size` entries.
 
-    def __init__(self, size: int = 4096) -> None:
+    A statement's structure (its SQLAlchemy cache key) is tens of kilobytes of tuples, and one
+    list has a few structures but many filter values: keys name a structure by a number from
+    `shape`, so each structure is held once. Numbers are never reused, even after the table of
+    structures (at most `shapes`) starts over.
+    """
+
+    def __init__(self, size: int = 4096, shapes: int = 1024) -> None:
         self._size = size
+        self._max_shapes = shapes
         self._entries: OrderedDict[Key, tuple[int, int]] = OrderedDict()
+        self._shapes: dict[Hashable, int] = {}
+        self._numbers = itertools.count()
         self._lock = threading.Lock()
+
+    def shape(self, structure: Hashable) -> int:
+        with self._lock:
+            number = self._shapes.get(structure)
+            if number is None:
+                if len(self._shapes) >= self._max_shapes:
+                    self._shapes.clear()
+                number = self._shapes[structure] = next(self._numbers)
+            return number
 
     def get(self, key: Key, revision: int) -> int | None:
         with self._lock:
@@ -51,6 +70,7 @@ class CountMemo:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._shapes.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -61,7 +81,7 @@ memo = CountMemo()
 
 def _frozen(value: Any) -> Hashable:
     """A bound value as part of a key: lists (IN lists) as tuples, anything else as is."""
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
     return value  # type: ignore[no-any-return]
 
@@ -79,12 +99,11 @@ def statement_key(session: Session, stmt: Select[Any]) -> Key | None:
     if cache_key is None:
         return None
     values = tuple(_frozen(b.effective_value) for b in cache_key.bindparams)
-    key = (str(session.get_bind().engine.url), cache_key.key, values)
     try:
-        hash(key)
+        hash(values)
     except TypeError:
         return None
-    return key
+    return (str(session.get_bind().engine.url), memo.shape(cache_key.key), values)
 
 
 def count_total(session: Session, stmt: Select[Any], revision: int | None) -> int:

@@ -161,3 +161,11 @@ class TestMemo:
         assert memo.get(("b",), 1) is None
         assert memo.get(("a",), 1) == 10 and memo.get(("c",), 1) == 30
         assert memo.get(("a",), 2) is None
+
+    def test_a_structure_is_held_once_and_its_number_never_reused(self) -> None:
+        memo = CountMemo(shapes=2)
+        first, second = memo.shape(("select", 1)), memo.shape(("select", 2))
+        assert memo.shape(("select", 1)) == first != second
+        # A third structure starts the table over; the numbers it hands out are new ones.
+        third = memo.shape(("select", 3))
+        assert memo.shape(("select", 1)) not in (first, second, third)
