@@ -3,12 +3,13 @@
 A keyset page is one index range scan however deep it is, but its `total` counts the whole
 filtered list, which costs more as the tables grow. The knowledge base is read-mostly and every
 edit of any of its tables bumps `kb_revision` in the same transaction, so a count made at a
-revision holds until the revision changes: remember it per count statement (its SQL and bound
-values) with that revision, and reuse it only when a request reads the same revision.
+revision holds until the revision changes: remember it per count statement (its structure and
+bound values) with that revision, and reuse it only when a request reads the same revision.
 
 Only public reads use the memo: they never write, so what they count is committed. A transaction
 that writes could count rows of its own that a rollback takes back while their revision number
-is reused by the next writer.
+is reused by the next writer. Like the response memo of api.caching, it trusts the revision never
+to go back: a database replaced under a running server needs the server restarted.
 """
 
 import itertools
