@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.config import settings
 from api.deps import SessionDep
 from api.middleware import header
+from api.prepared import Prepared
 from api.revision import RevisionProbe
 from models.search import kb_revision
 
@@ -43,9 +44,12 @@ def cache_control() -> str:
     )
 
 
+_REVISION = Prepared(select(kb_revision.c.revision))
+
+
 def current_revision(session: Session) -> int:
-    """The knowledge-base revision: one indexed one-row read."""
-    return int(session.execute(select(kb_revision.c.revision)).scalar_one())
+    """The knowledge-base revision: one indexed one-row read, in the session's transaction."""
+    return int(_REVISION.scalar(session))
 
 
 def strong_etag(body: bytes) -> str:
@@ -74,7 +78,8 @@ class ResponseMemo:
     """The last public answer per request key, with the revision read before it was computed.
 
     Valid while the knowledge-base revision is unchanged: then the same request would get the
-    same bytes. Bounded in entries and in bytes of bodies (least recently used go first).
+    same bytes. Bounded in entries and in bytes (key, headers and body; least recently used go
+    first), which is most of what a worker's memory grows by under load.
     """
 
     def __init__(self, size: int = 10_000, max_bytes: int = 32 * 1_048_576) -> None:
@@ -92,16 +97,22 @@ class ResponseMemo:
             self._entries.move_to_end(key)
             return entry
 
+    @staticmethod
+    def _size_of(key: str, entry: Remembered) -> int:
+        # What the entry holds besides fixed object overheads (about 60 bytes a header pair).
+        return len(key) + len(entry.body) + sum(60 + len(k) + len(v) for k, v in entry.headers)
+
     def put(self, key: str, entry: Remembered) -> None:
-        if len(entry.body) > self._max_bytes // 8:
+        size = self._size_of(key, entry)
+        if size > self._max_bytes // 8:
             return
         with self._lock:
             old = self._entries.pop(key, None)
-            self._bytes += len(entry.body) - (len(old.body) if old else 0)
+            self._bytes += size - (self._size_of(key, old) if old else 0)
             self._entries[key] = entry
             while len(self._entries) > self._size or self._bytes > self._max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                dropped_key, dropped = self._entries.popitem(last=False)
+                self._bytes -= self._size_of(dropped_key, dropped)
 
     def clear(self) -> None:
         with self._lock:
@@ -195,7 +206,9 @@ class HttpCacheMiddleware:
         entry = Remembered(-1, etag, list(start["headers"]) + added + [OPEN_CORS], body)
         revision = scope.get("state", {}).get("kb_revision")
         if revision is not None:
-            memo.put(request_key(scope), replace(entry, revision=revision))
+            # Without the response cache only the ETag is needed (for 304s): keep no body.
+            kept = entry if settings.response_cache else replace(entry, body=b"")
+            memo.put(request_key(scope), replace(kept, revision=revision))
         await send_remembered(scope, send, entry)
 
 

@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     # Repeated public reads answered from memory while the knowledge-base revision is unchanged.
     response_cache: bool = True
     response_cache_entries: int = 10_000
-    response_cache_max_bytes: int = 32 * 1_048_576
+    # Keys, headers and bodies of remembered answers, per worker (RSS budget of issue 5: 150 MB).
+    response_cache_max_bytes: int = 16 * 1_048_576
     # HMAC secret for API keys; empty: the one kept in the database (migration 0002).
     secret_key: str = ""
 

@@ -146,12 +146,29 @@ def _redness_link(session: Session) -> int:
 
 
 def test_the_memo_is_bounded_in_bytes() -> None:
+    """Keys, headers and bodies count against the budget; one entry may take an eighth of it."""
     from api.caching import Remembered, ResponseMemo
 
-    memo = ResponseMemo(size=1000, max_bytes=8 * 100)
+    headers = [(b"etag", b'"0123"')]  # 60 + 4 + 6 = 70 bytes as counted
+    memo = ResponseMemo(size=1000, max_bytes=8 * 200)
     for n in range(20):
-        memo.put(f"k{n}", Remembered(1, f'"{n}"', [], b"x" * 100))
-    kept = [n for n in range(20) if memo.get(f"k{n}", 1) is not None]
-    assert kept == list(range(12, 20))  # the most recent 800 bytes
-    memo.put("big", Remembered(1, '"big"', [], b"x" * 101))  # over an eighth of the budget
+        memo.put(f"k{n:02}", Remembered(1, f'"{n}"', headers, b"x" * 127))  # 3 + 70 + 127
+    kept = [n for n in range(20) if memo.get(f"k{n:02}", 1) is not None]
+    assert kept == list(range(12, 20))  # the most recent 1,600 bytes
+    memo.put("big", Remembered(1, '"big"', headers, b"x" * 128))  # 3 + 70 + 128 > 200
     assert memo.get("big", 1) is None
+
+
+def test_without_the_response_cache_only_etags_are_remembered(
+    client: TestClient, session: Session
+) -> None:
+    """The suite runs with SKINKB_RESPONSE_CACHE=false: 304s still work, but no body is kept."""
+    from api.caching import memo
+    from api.config import settings
+
+    assert settings.response_cache is False
+    first = client.get("/v1/side-effects/redness")
+    kept = [memo.get(k, current_revision(session)) for k in list(memo._entries)]
+    assert kept and all(entry is not None and entry.body == b"" for entry in kept)
+    again = client.get("/v1/side-effects/redness", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
