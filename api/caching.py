@@ -124,12 +124,19 @@ memo = ResponseMemo(settings.response_cache_entries, settings.response_cache_max
 
 
 def request_key(scope: Scope) -> str:
-    """What a public response depends on besides the data: URL (with host) and Accept."""
-    headers = dict(scope["headers"])
-    host = headers.get(b"host", b"").decode("latin-1")
-    accept = headers.get(b"accept", b"").decode("latin-1")
-    query = scope.get("query_string", b"").decode("latin-1")
-    return f"{scope['scheme']}://{host}{scope['path']}?{query}\n{accept}"
+    """What a public response depends on besides the data: URL (with host) and Accept.
+    Made once per request (the cache layers all ask)."""
+    state = scope.setdefault("state", {})
+    key = state.get("cache_key")
+    if key is None:
+        host = header(scope, b"host") or b""
+        accept = header(scope, b"accept") or b""
+        query = scope.get("query_string", b"")
+        key = state["cache_key"] = (
+            f"{scope['scheme']}://{host.decode('latin-1')}{scope['path']}?"
+            f"{query.decode('latin-1')}\n{accept.decode('latin-1')}"
+        )
+    return key  # type: ignore[no-any-return]
 
 
 def _is_public_read(scope: Scope) -> bool:

@@ -25,12 +25,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 access_log = logging.getLogger("skinkb.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _DOCS_PATHS = ("/docs", "/redoc")
-SECURITY_HEADERS = [
+SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-]
+)
 JSON_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# What every answer gets, and every answer but the docs pages (whose scripts a CSP would block).
+DOCS_HEADERS = SECURITY_HEADERS
+JSON_HEADERS = (*SECURITY_HEADERS, JSON_CSP)
 
 
 class JsonFormatter(logging.Formatter):
@@ -122,18 +125,16 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        is_docs = scope["path"].startswith(_DOCS_PATHS)
+        added = (
+            (b"x-request-id", request_id.encode()),
+            *(DOCS_HEADERS if scope["path"].startswith(_DOCS_PATHS) else JSON_HEADERS),
+        )
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
-                if not is_docs:
-                    headers.append(JSON_CSP)
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         try:
