@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from api import migrations
+from api.config import settings
 from api.db import get_engine, get_write_engine, lock_for_setup
 from api.middleware import configure_logging
 from api.store import DocumentError
@@ -45,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        loop=args.loop,
         access_log=args.access_log,
         log_config=None,  # keep the JSON lines of configure_logging
     )
@@ -162,6 +164,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop", "auto"],
+        default=settings.server_loop,
+        help="event loop (default SKINKB_SERVER_LOOP, asyncio: fair under overload)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="schema migrations")

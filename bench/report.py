@@ -217,7 +217,8 @@ def markdown(meta: dict[str, Any], rows: Rows) -> str:
         "rows never link to it, so its response is the same size at every scale). Cold: every "
         "request a different URL (`cb=<n>`); warm: one URL. The limit (a) is a bare Starlette app "
         "returning that response as a fixed body; Datasette (b) runs the same relation query as a "
-        "canned query on the same SQLite file. Both run on the service's uvicorn settings. "
+        "canned query on the same SQLite file. Both run on the service's uvicorn settings "
+        f"(event loop: {meta.get('loop', 'default')}). "
         f"Service environment: `{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
         "Errors: non-2xx/3xx, socket errors and timeouts.",
         "",

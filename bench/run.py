@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select
 
+from api.config import settings
 from api.deps import encode_cursor
 from bench import datasette_app, report, synth
 from bench.load import Load, LoadResult, has_wrk, run_load
@@ -643,6 +644,7 @@ def run(args: argparse.Namespace) -> int:
         "load_tool": tool,
         "plan": asdict(plan),
         "service_env": SERVICE_ENV,
+        "loop": settings.server_loop,
         "notes": plan.notes + bench.skipped,
         "seconds": round(time.monotonic() - started, 1),
     }

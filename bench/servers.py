@@ -35,8 +35,10 @@ def skinkb_command() -> list[str]:
 
 
 def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
-    """uvicorn as `skinkb serve` runs it: default loop and HTTP (uvloop, httptools), no access
-    log."""
+    """uvicorn as `skinkb serve` runs it: its event loop (SKINKB_SERVER_LOOP), default HTTP
+    (httptools), no access log."""
+    from api.config import settings
+
     return [
         sys.executable,
         "-m",
@@ -48,6 +50,8 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
         str(port),
         "--workers",
         str(workers),
+        "--loop",
+        settings.server_loop,
         "--no-access-log",
         "--log-level",
         "warning",

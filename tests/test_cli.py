@@ -93,3 +93,19 @@ def test_seed_refuses_bad_data_and_says_which_entry(
 def test_db_upgrade(empty_database_url: str) -> None:
     assert run(["db", "upgrade"], empty_database_url).returncode == 0
     assert run(["db", "downgrade"], empty_database_url).returncode == 0
+
+
+def test_serve_runs_the_configured_event_loop() -> None:
+    """asyncio by default (fair under overload), uvloop when SKINKB_SERVER_LOOP asks for it."""
+    probe = "from api.cli import parser; print(parser().parse_args(['serve']).loop)"
+    for wanted, env in (("asyncio", {}), ("uvloop", {"SKINKB_SERVER_LOOP": "uvloop"})):
+        clean = {k: v for k, v in os.environ.items() if k != "SKINKB_SERVER_LOOP"}
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**clean, **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.stdout.strip() == wanted, out.stderr
