@@ -20,6 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
 Processor = Callable[[Any], Any] | None
+MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expanded per call
 
 
 class Prepared:
@@ -29,6 +30,8 @@ class Prepared:
         self.statement = statement
         self.keys = [c.key for c in statement.selected_columns]
         self._compiled: dict[str, tuple[SQLCompiler, list[Processor]]] = {}
+        # Per dialect and IN-list lengths: the expanded SQL, its parameter order and expansion.
+        self._layouts: dict[tuple[Any, ...], tuple[str, Any, dict[str, list[str]]]] = {}
 
     def _for(self, dialect: Dialect) -> tuple[SQLCompiler, list[Processor]]:
         found = self._compiled.get(dialect.name)
@@ -45,7 +48,8 @@ class Prepared:
     def rows(self, session: Session, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         connection = session.connection()
         compiled, processors = self._for(connection.dialect)
-        raw = _execute(connection, compiled, params or {})
+        sql, args = self._bound(connection.dialect.name, compiled, params or {})
+        raw = _execute(connection, sql, args)
         converted = [(i, p) for i, p in enumerate(processors) if p is not None]
         if not converted:
             return raw
@@ -57,6 +61,27 @@ class Prepared:
             out.append(tuple(values))
         return out
 
+    def _bound(
+        self, dialect: str, compiled: SQLCompiler, params: dict[str, Any]
+    ) -> tuple[str, Sequence[Any] | dict[str, Any]]:
+        """The SQL and DB-API parameters for these values; IN lists expanded as SQLAlchemy
+        does (`construct_expanded_state`), once per list length."""
+        expanding = [key for key, bind in compiled.binds.items() if bind.expanding]
+        shape = (dialect, *(len(params[name]) for name in expanding))
+        layout = self._layouts.get(shape)
+        if layout is None:
+            state = compiled.construct_expanded_state(params)
+            layout = (state.statement, state.positiontup, dict(state.parameter_expansion))
+            if len(self._layouts) < MAX_LAYOUTS:
+                self._layouts[shape] = layout
+        sql, order, expansion = layout
+        values = compiled.construct_params(params)
+        for name, names in expansion.items():
+            values.update(zip(names, values.pop(name), strict=True))
+        if compiled.positional:
+            return sql, tuple(values[name] for name in order)
+        return sql, values
+
     def mappings(self, session: Session, params: dict[str, Any] | None = None) -> list[dict]:
         keys = self.keys
         return [dict(zip(keys, row, strict=True)) for row in self.rows(session, params)]
@@ -66,12 +91,7 @@ class Prepared:
         return rows[0][0] if rows else None
 
 
-def _execute(connection: Connection, compiled: SQLCompiler, params: dict[str, Any]) -> list[Any]:
-    state = compiled.construct_expanded_state(params)
-    sql = state.statement
-    args: Sequence[Any] | dict[str, Any] = (
-        state.positional_parameters if compiled.positional else state.parameters
-    )
+def _execute(connection: Connection, sql: str, args: Sequence[Any] | dict[str, Any]) -> list[Any]:
     dbapi_connection = connection.connection
     cursor = dbapi_connection.cursor()
     try:
