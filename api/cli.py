@@ -40,6 +40,8 @@ def prepare_database() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.serving import HTTP_PROTOCOL
+
     prepare_database()
     uvicorn.run(
         "api.main:app",
@@ -47,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop=args.loop,
+        http=HTTP_PROTOCOL,
         access_log=args.access_log,
         log_config=None,  # keep the JSON lines of configure_logging
     )
