@@ -15,29 +15,22 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.servers import skinkb_server
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli(args: list[str], database_url: str) -> str:
@@ -61,61 +54,6 @@ def admin_key(database_url: str, name: str) -> str:
     if not match:
         raise RuntimeError(f"no key in: {out!r}")
     return match.group(0)
-
-
-@dataclass
-class Server:
-    """`skinkb serve` in a process group of its own, as production runs it."""
-
-    database_url: str
-    port: int = field(default_factory=free_port)
-    workers: int = 1
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> None:
-        env = {
-            **os.environ,
-            "SKINKB_DATABASE_URL": self.database_url,
-            "SKINKB_RATE_LIMIT_ENABLED": "false",
-            "SKINKB_REQUEST_LOG": "false",
-        }
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited while starting")
-            time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=30)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -151,8 +89,7 @@ def crash(writes: int, kills: int, seed: int) -> bool:
     cli(["db", "upgrade"], url)
     key = admin_key(url, "crash-test")
     headers = {"Authorization": f"Bearer {key}"}
-    server = Server(url)
-    server.start()
+    server = skinkb_server(url).start(timeout=60)
     acknowledged: list[str] = []
     failed = 0
     kill_at = sorted(rng.sample(range(1, writes), kills))
@@ -176,7 +113,7 @@ def crash(writes: int, kills: int, seed: int) -> bool:
                 server.kill()
                 server.start()
             n += 1
-        server.kill(signal.SIGTERM)
+        server.stop()
     with sqlite3.connect(tmp / "crash.db") as db:
         present = {row[0] for row in db.execute("SELECT slug FROM source")}
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -273,8 +210,7 @@ def load(clients: int, seconds: float, database: str) -> bool:
     url = _database(database)
     cli(["db", "upgrade"], url)
     key = admin_key(url, "load-test")
-    server = Server(url)
-    server.start()
+    server = skinkb_server(url).start(timeout=60)
     try:
         result = asyncio.run(_load(server.base, key, clients, seconds, write_share=0.05))
         with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"}) as c:
@@ -282,7 +218,7 @@ def load(clients: int, seconds: float, database: str) -> bool:
                 s for s in result["written"] if c.get(f"/v1/admin/sources/{s}").status_code != 200
             ]
     finally:
-        server.kill(signal.SIGTERM)
+        server.stop()
     result.pop("written")
     summary = {
         "database": database,
@@ -301,8 +237,7 @@ def load(clients: int, seconds: float, database: str) -> bool:
 def pg_restart(seconds: float) -> bool:
     url = _fresh_pg_database("skinkb_faults")
     cli(["db", "upgrade"], url)
-    server = Server(url)
-    server.start()
+    server = skinkb_server(url).start(timeout=60)
     statuses: dict[str, int] = {}
     timeline: list[tuple[float, bool]] = []
     stop = time.monotonic() + seconds
@@ -343,7 +278,7 @@ def pg_restart(seconds: float) -> bool:
     try:
         began, restarted = asyncio.run(main())
     finally:
-        server.kill(signal.SIGTERM)
+        server.stop()
     failures = [t for t, ok in timeline if not ok and t >= began]
     recovered = next((t for t, ok in timeline if ok and t > max(failures, default=began)), None)
     summary = {

@@ -1,4 +1,8 @@
-"""Start and stop the servers under test, and watch their memory and CPU while they are driven."""
+"""Start and stop the servers under test, and watch their memory and CPU while they are driven.
+
+The one place that starts `skinkb serve` (and the other servers) on loopback: the benchmark,
+the fault runs (bench.faults) and the tests that need a real server process use it.
+"""
 
 import os
 import signal
@@ -13,7 +17,11 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
-import psutil
+
+try:
+    import psutil  # the bench extra's: the tests use the rest of this module without it
+except ImportError:  # pragma: no cover
+    psutil = None
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -35,9 +43,10 @@ def skinkb_command() -> list[str]:
 
 
 def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
-    """uvicorn as `skinkb serve` runs it: its event loop (SKINKB_SERVER_LOOP), default HTTP
-    (httptools), no access log."""
+    """uvicorn as `skinkb serve` runs it: its event loop (SKINKB_SERVER_LOOP), its HTTP protocol
+    (httptools with TCP_NODELAY, api.serving), no access log."""
     from api.config import settings
+    from api.serving import HTTP_PROTOCOL
 
     return [
         sys.executable,
@@ -52,6 +61,8 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
         str(workers),
         "--loop",
         settings.server_loop,
+        "--http",
+        HTTP_PROTOCOL,
         "--no-access-log",
         "--log-level",
         "warning",
@@ -72,6 +83,10 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> "Server":
+        return self.start()
+
+    def start(self, timeout: float = 120) -> "Server":
+        """Start (or start again) and wait until `ready_path` answers 200."""
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -81,7 +96,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
@@ -127,6 +142,12 @@ class Server:
     ) -> None:
         self.stop()
 
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (SIGKILL: a crash) and wait for it to end."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(30)
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -137,6 +158,19 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
         self.log.unlink(missing_ok=True)
+
+
+def skinkb_server(
+    database_url: str, workers: int = 1, env: dict[str, str] | None = None, name: str = "skinkb"
+) -> Server:
+    """`skinkb serve` on a free port of loopback, ready once `/readyz` says the schema is at
+    head; rate limits and request logs off (one client address, no log to read) unless `env`
+    says otherwise."""
+    port = free_port()
+    argv = [*skinkb_command(), "serve", "--host", HOST, "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    settings = {**SERVICE_ENV, "SKINKB_DATABASE_URL": database_url, **(env or {})}
+    return Server(name, argv, settings, port, "/readyz")
 
 
 @dataclass

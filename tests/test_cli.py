@@ -2,14 +2,13 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from bench.servers import skinkb_server
 from seed_data.loader import read_seed_files
 
 SKINKB = [sys.executable, "-m", "api.cli"]
@@ -23,41 +22,11 @@ def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_migrates_and_seeds_an_empty_database(empty_database_url: str) -> None:
-    port = free_port()
-    env = {**os.environ, "SKINKB_DATABASE_URL": empty_database_url}
-    server = subprocess.Popen(
-        [*SKINKB, "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
-        body = httpx.get(
-            f"http://127.0.0.1:{port}/v1/procedures/at-home-derma-roller/side-effects"
-        ).json()
+    with skinkb_server(empty_database_url, env={"SKINKB_REQUEST_LOG": "true"}) as server:
+        body = httpx.get(f"{server.base}/v1/procedures/at-home-derma-roller/side-effects").json()
         assert any(r["slug"] == "redness" for r in body["items"])
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+        assert '"level": "info"' in server.log.read_text()  # JSON log lines on stdout
 
 
 def test_seed_twice_then_export_round_trips(empty_database_url: str, tmp_path: Path) -> None:

@@ -2,56 +2,29 @@
 edit made through the admin API of either process shows on the next read of both, and drafts
 never reach the public answers (so never the cache)."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_cli import free_port, run
+from bench.servers import skinkb_server
+from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCHED = "/v1/side-effects/redness"
 
 
 class Server:
+    """A `skinkb serve` process with its response cache on, and an HTTP client to it."""
+
     def __init__(self, url: str) -> None:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "SKINKB_DATABASE_URL": url,
-            "SKINKB_RESPONSE_CACHE": "true",
-            "SKINKB_RATE_LIMIT_ENABLED": "false",
-            "SKINKB_REQUEST_LOG": "false",
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.http.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        self.process = skinkb_server(url, env={"SKINKB_RESPONSE_CACHE": "true"}).start(60)
+        self.http = httpx.Client(base_url=self.process.base, timeout=10)
 
     def stop(self) -> None:
         self.http.close()
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        self.process.stop()
 
 
 @pytest.fixture
