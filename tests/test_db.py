@@ -2,7 +2,7 @@
 
 import threading
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import Engine, event, func, select, text, update
 from sqlmodel import Session
 
 from api import migrations
@@ -125,3 +125,18 @@ def test_a_burst_of_reads_never_starves_the_pool(empty_database_url: str) -> Non
         app.dependency_overrides.clear()
         small.dispose()
     assert statuses == [200] * 96
+
+
+def test_reads_skip_begin_and_rollback_on_postgresql(engine: Engine) -> None:
+    """PostgreSQL reads run in autocommit (READ COMMITTED sees no more); SQLite reads keep their
+    one-snapshot transaction."""
+    from api.db import reader
+    from models import Source
+
+    with Session(reader(engine)) as session:
+        assert session.scalars(select(Source.slug)).first()
+        driver = session.connection().connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            assert driver.autocommit is True
+        else:
+            assert driver.in_transaction
