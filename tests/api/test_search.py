@@ -108,8 +108,20 @@ class TestSearchSeesEdits:
         self, client: TestClient, session: Session
     ) -> None:
         assert ("quote", QUOTE) in found(client, "crucial role")
+        every_type = client.get("/v1/search", params={"q": "crucial role"}).json()["total"]
+        some_types = client.get(
+            "/v1/search", params={"q": "crucial role", "type": "quote,source"}
+        ).json()["total"]
         session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(status="draft"))
         assert ("quote", QUOTE) not in found(client, "crucial role")
+        # Both ways of counting (every type; some types) leave the hidden quote out.
+        assert client.get("/v1/search", params={"q": "crucial role"}).json()["total"] < every_type
+        assert (
+            client.get("/v1/search", params={"q": "crucial role", "type": "quote,source"}).json()[
+                "total"
+            ]
+            < some_types
+        )
 
     def test_procedure_steps_are_searchable_and_follow_edits(
         self, client: TestClient, session: Session
