@@ -192,7 +192,7 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._cpu0 = 0.0
 
-    def _processes(self) -> list[psutil.Process]:
+    def _processes(self) -> "list[psutil.Process]":
         return [self.root, *self.root.children(recursive=True)]
 
     def _cpu(self) -> float:
