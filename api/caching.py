@@ -12,8 +12,6 @@ body beside the ETag under the same validation.)
 """
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from fastapi import FastAPI, Request
@@ -25,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import settings
 from api.deps import SessionDep
+from api.memo import RevisionMemo
 from api.middleware import header
 from api.prepared import Prepared
 from api.revision import RevisionProbe
@@ -66,15 +65,14 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 @dataclass(frozen=True)
 class Remembered:
-    """A public answer as sent: its revision, ETag, headers and body."""
+    """A public answer as sent: its ETag, headers and body."""
 
-    revision: int
     etag: str
     headers: list[tuple[bytes, bytes]]
     body: bytes
 
 
-class ResponseMemo:
+class ResponseMemo(RevisionMemo[str, Remembered]):
     """The last public answer per request key, with the revision read before it was computed.
 
     Valid while the knowledge-base revision is unchanged: then the same request would get the
@@ -83,41 +81,11 @@ class ResponseMemo:
     """
 
     def __init__(self, size: int = 10_000, max_bytes: int = 32 * 1_048_576) -> None:
-        self._size = size
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._entries: OrderedDict[str, Remembered] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size, max_bytes)
 
-    def get(self, key: str, revision: int) -> Remembered | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.revision != revision:
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    @staticmethod
-    def _size_of(key: str, entry: Remembered) -> int:
+    def size_of(self, key: str, value: Remembered) -> int:
         # What the entry holds besides fixed object overheads (about 60 bytes a header pair).
-        return len(key) + len(entry.body) + sum(60 + len(k) + len(v) for k, v in entry.headers)
-
-    def put(self, key: str, entry: Remembered) -> None:
-        size = self._size_of(key, entry)
-        if size > self._max_bytes // 8:
-            return
-        with self._lock:
-            old = self._entries.pop(key, None)
-            self._bytes += size - (self._size_of(key, old) if old else 0)
-            self._entries[key] = entry
-            while len(self._entries) > self._size or self._bytes > self._max_bytes:
-                dropped_key, dropped = self._entries.popitem(last=False)
-                self._bytes -= self._size_of(dropped_key, dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+        return len(key) + len(value.body) + sum(60 + len(k) + len(v) for k, v in value.headers)
 
 
 memo = ResponseMemo(settings.response_cache_entries, settings.response_cache_max_bytes)
@@ -210,12 +178,12 @@ class HttpCacheMiddleware:
             return
         etag = strong_etag(body)
         added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
-        entry = Remembered(-1, etag, list(start["headers"]) + added + [OPEN_CORS], body)
+        entry = Remembered(etag, list(start["headers"]) + added + [OPEN_CORS], body)
         revision = scope.get("state", {}).get("kb_revision")
         if revision is not None:
             # Without the response cache only the ETag is needed (for 304s): keep no body.
             kept = entry if settings.response_cache else replace(entry, body=b"")
-            memo.put(request_key(scope), replace(kept, revision=revision))
+            memo.put(request_key(scope), revision, kept)
         await send_remembered(scope, send, entry)
 
 

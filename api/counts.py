@@ -8,13 +8,10 @@ bound values) with that revision, and reuse it only when a request reads the sam
 
 Only public reads use the memo: they never write, so what they count is committed. A transaction
 that writes could count rows of its own that a rollback takes back while their revision number
-is reused by the next writer. Like the response memo of api.caching, it trusts the revision never
-to go back: a database replaced under a running server needs the server restarted.
+is reused by the next writer. The store is api.memo's, as for the response memo of api.caching.
 """
 
 import itertools
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
@@ -22,11 +19,12 @@ from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
 from api.caching import current_revision
+from api.memo import RevisionMemo
 
 Key = tuple[Hashable, ...]
 
 
-class CountMemo:
+class CountMemo(RevisionMemo[Key, int]):
     """Counts by statement key, each with the revision it was made at; least recently used go
     first past `size` entries.
 
@@ -37,12 +35,10 @@ class CountMemo:
     """
 
     def __init__(self, size: int = 4096, shapes: int = 1024) -> None:
-        self._size = size
+        super().__init__(size)
         self._max_shapes = shapes
-        self._entries: OrderedDict[Key, tuple[int, int]] = OrderedDict()
         self._shapes: dict[Hashable, int] = {}
         self._numbers = itertools.count()
-        self._lock = threading.Lock()
 
     def shape(self, structure: Hashable) -> int:
         with self._lock:
@@ -53,28 +49,10 @@ class CountMemo:
                 number = self._shapes[structure] = next(self._numbers)
             return number
 
-    def get(self, key: Key, revision: int) -> int | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != revision:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: Key, revision: int, count: int) -> None:
-        with self._lock:
-            self._entries[key] = (revision, count)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
     def clear(self) -> None:
+        super().clear()
         with self._lock:
-            self._entries.clear()
             self._shapes.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 memo = CountMemo()
