@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Dialect, Select, exc
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
-Processor = Callable[[Any], Any] | None
+Processor = Callable[[Any], Any]
 MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expanded per call
 
 
@@ -29,11 +29,13 @@ class Prepared:
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self.keys = [c.key for c in statement.selected_columns]
-        self._compiled: dict[str, tuple[SQLCompiler, list[Processor]]] = {}
+        # Per dialect: the compiled select, and the columns whose values need their type's
+        # result processor (by position).
+        self._compiled: dict[str, tuple[SQLCompiler, list[tuple[int, Processor]]]] = {}
         # Per dialect and IN-list lengths: the expanded SQL, its parameter order and expansion.
         self._layouts: dict[tuple[Any, ...], tuple[str, Any, dict[str, list[str]]]] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[SQLCompiler, list[Processor]]:
+    def _for(self, dialect: Dialect) -> tuple[SQLCompiler, list[tuple[int, Processor]]]:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
@@ -42,15 +44,15 @@ class Prepared:
                 c.type.dialect_impl(dialect).result_processor(dialect, None)
                 for c in self.statement.selected_columns
             ]
-            found = self._compiled[dialect.name] = (compiled, processors)
+            converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+            found = self._compiled[dialect.name] = (compiled, converted)
         return found
 
     def rows(self, session: Session, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         connection = session.connection()
-        compiled, processors = self._for(connection.dialect)
+        compiled, converted = self._for(connection.dialect)
         sql, args = self._bound(connection.dialect.name, compiled, params or {})
         raw = _execute(connection, sql, args)
-        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
         if not converted:
             return raw
         out = []
