@@ -125,20 +125,35 @@ def not_modified_headers(etag: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": cache_control(), "Vary": VARY}
 
 
+def not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers=not_modified_headers(etag))
+
+
 async def _not_modified(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NotModified)
-    return Response(status_code=304, headers=not_modified_headers(exc.etag))
+    return not_modified(exc.etag)
+
+
+def revision_check(scope: Scope, session: Session) -> str | None:
+    """Reads the revision first (the response is at least that new), for the HTTP cache layer;
+    the ETag to answer 304 with when the memo allows."""
+    if not _is_public_read(scope):
+        return None
+    revision = current_revision(session)
+    scope.setdefault("state", {})["kb_revision"] = revision
+    entry = memo.get(request_key(scope), revision)
+    if_none_match = header(scope, b"if-none-match")
+    if entry is not None and if_none_match is not None:
+        if etag_matches(if_none_match.decode("latin-1"), entry.etag):
+            return entry.etag
+    return None
 
 
 async def conditional_get(request: Request, session: SessionDep) -> None:
-    """Reads the revision first (the response is at least that new); 304 if the memo allows."""
-    if not _is_public_read(request.scope):
-        return
-    revision = current_revision(session)
-    request.state.kb_revision = revision
-    entry = memo.get(request_key(request.scope), revision)
-    if entry is not None and etag_matches(request.headers.get("if-none-match"), entry.etag):
-        raise NotModified(entry.etag)
+    """`revision_check` as a dependency of every /v1 route."""
+    etag = revision_check(request.scope, session)
+    if etag is not None:
+        raise NotModified(etag)
 
 
 class HttpCacheMiddleware:

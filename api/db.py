@@ -111,6 +111,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     with `scope="function"` (api.deps.SessionDep), so its connection goes back to the pool as
     soon as the handler returns, not after the response has been sent.
     """
-    engine = get_read_engine() if request.method in READ_METHODS else get_write_engine()
-    with Session(engine) as session:
+    with open_session(request.method) as session:
         yield session
+
+
+def open_session(method: str) -> Session:
+    """A session for a request of this method: on the reader, or the writer if it may write."""
+    return Session(get_read_engine() if method in READ_METHODS else get_write_engine())

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from api.caching import ResponseCacheMiddleware, conditional_get, install_http_caching
 from api.config import settings
+from api.direct import DirectReads
 from api.errors import install_error_handlers
 from api.middleware import (
     BodySizeLimitMiddleware,
@@ -41,6 +42,8 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_openapi(app)
+# Innermost: inside the HTTP cache layer and CORS, which treat its answers as any other.
+app.add_middleware(DirectReads, enabled=settings.direct_reads)
 install_http_caching(app)
 app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.

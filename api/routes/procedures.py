@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
+from api.direct import direct
 from api.embed import include_param, with_included
 from api.errors import problem_responses
 from api.params import Inherited, SourceFilter
@@ -81,6 +82,7 @@ def _listed(rows: list[dict], **equal: str | None) -> Prevalidated:
     response_model=Page[ProcedureSideEffectPublic],
     responses=problem_responses(404, 422),
 )
+@direct
 async def procedure_side_effects(
     session: SessionDep, slug: str, inherited: Inherited = True
 ) -> Prevalidated:
@@ -93,6 +95,7 @@ async def procedure_side_effects(
     response_model=Page[ProcedureContraindicationPublic],
     responses=problem_responses(404, 422),
 )
+@direct
 async def procedure_contraindications(
     session: SessionDep,
     slug: str,
@@ -108,6 +111,7 @@ async def procedure_contraindications(
     response_model=Page[ProcedureIngredientPublic],
     responses=problem_responses(404, 422),
 )
+@direct
 async def procedure_ingredients(
     session: SessionDep,
     slug: str,
@@ -123,6 +127,7 @@ async def procedure_ingredients(
     response_model=Page[ProcedureConditionPublic],
     responses=problem_responses(404, 422),
 )
+@direct
 async def procedure_conditions(
     session: SessionDep, slug: str, inherited: Inherited = True
 ) -> Prevalidated:
