@@ -62,7 +62,8 @@ class Citation(SQLModel, table=True):
     """A verbatim excerpt of a source that backs one fact (a row of `subject_type`)."""
 
     __tablename__ = "citation"
-    __table_args__ = (Index("ix_citation_subject", "subject_type", "subject_id"),)
+    # In the order citations are read (migration 0005).
+    __table_args__ = (Index("ix_citation_subject", "subject_type", "subject_id", "position", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     subject_type: str = Field(sa_type=String(40))
