@@ -1,5 +1,9 @@
 """The FastAPI application: routers under /v1, problem+json errors."""
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from api.caching import ResponseCacheMiddleware, conditional_get, install_http_caching
@@ -29,7 +33,19 @@ from api.routes import (
 )
 from api.routes.admin.http import NoStoreForAdmin
 
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # What startup made (routes, models, schemas, compiled SQL) lives as long as the process:
+    # frozen, a full collection no longer walks it. Unfrozen, one took 150 ms under load here.
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
 app = FastAPI(
+    lifespan=lifespan,
     title="SkinKB",
     version="1.0.0",
     description="What trustworthy articles say about scalp microneedling for hair loss: "
