@@ -28,6 +28,10 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # SQLite's DDL is transactional too (alembic assumes not, and commits after each
+        # migration): one transaction holds the setup lock from reading the version to head,
+        # or a server starting beside another would read a version the other then moves on.
+        transactional_ddl=True,
         compare_type=True,
         include_name=include_name,
     )

@@ -68,3 +68,23 @@ def test_servers_started_together_migrate_and_seed_once(empty_database_url: str)
             assert session.scalar(select(func.count()).select_from(Source)) == 5
     finally:
         engine.dispose()
+
+
+def test_upgrade_from_empty_commits_once(empty_database_url: str) -> None:
+    """From reading the version to head in one transaction, which holds the setup lock: alembic
+    commits after each migration on SQLite unless told its DDL is transactional, and a server
+    starting beside another then read a version the other moved on ("expected to match one row
+    when updating '0003' to '0004'")."""
+    from sqlalchemy import Engine, event
+
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(Engine, "commit", count)
+    try:
+        migrations.upgrade(empty_database_url)
+    finally:
+        event.remove(Engine, "commit", count)
+    assert len(commits) == 1
