@@ -149,7 +149,7 @@ def test_the_memo_is_bounded_in_bytes() -> None:
     """Keys, headers and bodies count against the budget; one entry may take an eighth of it."""
     from api.caching import Remembered, ResponseMemo
 
-    headers = [(b"etag", b'"0123"')]  # 60 + 4 + 6 = 70 bytes as counted
+    headers = ((b"etag", b'"0123"'),)  # 60 + 4 + 6 = 70 bytes as counted
     memo = ResponseMemo(size=1000, max_bytes=8 * 200)
     for n in range(20):
         memo.put(f"k{n:02}", 1, Remembered(f'"{n}"', headers, b"x" * 127))  # 3 + 70 + 127
