@@ -65,7 +65,7 @@ def _frozen(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
-def statement_key(session: Session, stmt: Select[Any]) -> Key | None:
+def statement_key(session: Session, stmt: Select[*tuple[Any, ...]]) -> Key | None:
     """What a count depends on besides the data: the database, the statement's structure and its
     bound values in order; None if the statement has no cache key or a value is unhashable.
 
@@ -85,7 +85,7 @@ def statement_key(session: Session, stmt: Select[Any]) -> Key | None:
     return (str(session.get_bind().engine.url), memo.shape(cache_key.key), values)
 
 
-def count_total(session: Session, stmt: Select[Any], revision: int | None) -> int:
+def count_total(session: Session, stmt: Select[*tuple[Any, ...]], revision: int | None) -> int:
     """How many rows `stmt` selects: remembered at `revision`, the revision this session's
     transaction read first (None: count every time).
 

@@ -12,7 +12,7 @@ of api.db), the `before_cursor_execute` event (statement counts and tracing see 
 statements), and its exception classes (a lost database is an `OperationalError`, answered 503).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select, exc
@@ -26,14 +26,14 @@ MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expand
 class Prepared:
     """A Core select to run often: `rows()` gives tuples, `mappings()` dicts by column key."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self.keys = [c.key for c in statement.selected_columns]
         # Per dialect: the compiled select, and the columns whose values need their type's
         # result processor (by position).
         self._compiled: dict[str, tuple[SQLCompiler, list[tuple[int, Processor]]]] = {}
         # Per dialect and IN-list lengths: the expanded SQL, its parameter order and expansion.
-        self._layouts: dict[tuple[Any, ...], tuple[str, Any, dict[str, list[str]]]] = {}
+        self._layouts: dict[tuple[Any, ...], tuple[str, Sequence[str], dict[str, list[str]]]] = {}
 
     def _for(self, dialect: Dialect) -> tuple[SQLCompiler, list[tuple[int, Processor]]]:
         found = self._compiled.get(dialect.name)
@@ -44,7 +44,9 @@ class Prepared:
                 c.type.dialect_impl(dialect).result_processor(dialect, None)
                 for c in self.statement.selected_columns
             ]
-            converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+            converted: list[tuple[int, Processor]] = [
+                (i, p) for i, p in enumerate(processors) if p is not None
+            ]
             found = self._compiled[dialect.name] = (compiled, converted)
         return found
 
@@ -65,7 +67,7 @@ class Prepared:
 
     def _bound(
         self, dialect: str, compiled: SQLCompiler, params: dict[str, Any]
-    ) -> tuple[str, Sequence[Any] | dict[str, Any]]:
+    ) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
         """The SQL and DB-API parameters for these values; IN lists expanded as SQLAlchemy
         does (`construct_expanded_state`), once per list length."""
         expanding = [key for key, bind in compiled.binds.items() if bind.expanding]
@@ -73,7 +75,8 @@ class Prepared:
         layout = self._layouts.get(shape)
         if layout is None:
             state = compiled.construct_expanded_state(params)
-            layout = (state.statement, state.positiontup, dict(state.parameter_expansion))
+            # positiontup is None only for named parameters, which need no order
+            layout = (state.statement, state.positiontup or (), dict(state.parameter_expansion))
             if len(self._layouts) < MAX_LAYOUTS:
                 self._layouts[shape] = layout
         sql, order, expansion = layout
@@ -93,7 +96,9 @@ class Prepared:
         return rows[0][0] if rows else None
 
 
-def _execute(connection: Connection, sql: str, args: Sequence[Any] | dict[str, Any]) -> list[Any]:
+def _execute(
+    connection: Connection, sql: str, args: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
     dbapi_connection = connection.connection
     cursor = dbapi_connection.cursor()
     try:
