@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.config import settings
 from api.deps import SessionDep
@@ -48,7 +48,7 @@ class NewKey:
 
 def create_key(session: Session, name: str, role: KeyRole) -> NewKey:
     """A new key for `name`; the caller shows `key` once and commits. 409 if the name is taken."""
-    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+    if session.scalar(select(col(ApiKey.id)).where(col(ApiKey.name) == name)) is not None:
         raise Conflict(f"An API key named {name!r} exists already.")
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -63,7 +63,7 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, name: str) -> ApiKey:
-    row = session.scalars(select(ApiKey).where(ApiKey.name == name)).first()
+    row = session.scalars(select(ApiKey).where(col(ApiKey.name) == name)).first()
     if row is None:
         raise NotFound(f"No API key named {name!r}.")
     if row.revoked_at is None:
@@ -77,7 +77,7 @@ def find_key(session: Session, key: str) -> ApiKey | None:
     parts = key.split("_", 2)
     if len(parts) != 3 or f"{parts[0]}_" != KEY_PREFIX:
         return None
-    row = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    row = session.scalars(select(ApiKey).where(col(ApiKey.prefix) == parts[1])).first()
     expected = row.key_hash if row is not None else "0" * 64
     matches = hmac.compare_digest(expected, key_hash(session, key))
     if row is None or not matches or row.revoked_at is not None:

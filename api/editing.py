@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.deps import PageParams
 from api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -79,8 +79,8 @@ def get_row(session: Session, kind: Kind, slug: str) -> Any:
 def pending_of(session: Session, kind: Kind, row: Any) -> PendingEdit | None:
     return session.scalars(
         select(PendingEdit).where(
-            PendingEdit.collection == kind.file,
-            PendingEdit.entity_id == row.id,  # type: ignore[arg-type]
+            col(PendingEdit.collection) == kind.file,
+            col(PendingEdit.entity_id) == row.id,
         )
     ).first()
 
@@ -128,21 +128,18 @@ def admin_entry(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
 def admin_page(
     session: Session, kind: Kind, page: PageParams, status: Status | None
 ) -> dict[str, Any]:
-    table = kind.table
-    stmt = select(table.slug)  # type: ignore[attr-defined]
+    table: Any = kind.table  # its columns depend on the kind
+    stmt = select(table.slug)
     if status is not None:
-        stmt = stmt.where(table.status == status.value)  # type: ignore[attr-defined]
-    rows, total, next_url = page_of(session, stmt, table.slug, page)  # type: ignore[attr-defined]
+        stmt = stmt.where(table.status == status.value)
+    rows, total, next_url = page_of(session, stmt, table.slug, page)
     slugs = [r.slug for r in rows]
-    by_slug = {
-        r.slug: r
-        for r in session.scalars(select(table).where(table.slug.in_(slugs))).all()  # type: ignore[attr-defined]
-    }
+    by_slug = {r.slug: r for r in session.scalars(select(table).where(table.slug.in_(slugs))).all()}
     pending = set(
         session.scalars(
-            select(PendingEdit.entity_id).where(
-                PendingEdit.collection == kind.file,
-                PendingEdit.entity_id.in_([r.id for r in by_slug.values()]),  # type: ignore[attr-defined]
+            select(col(PendingEdit.entity_id)).where(
+                col(PendingEdit.collection) == kind.file,
+                col(PendingEdit.entity_id).in_([r.id for r in by_slug.values()]),
             )
         )
     )
@@ -153,8 +150,8 @@ def admin_page(
 def revisions(session: Session, kind: Kind, slug: str) -> list[Revision]:
     found = session.scalars(
         select(Revision)
-        .where(Revision.collection == kind.file, Revision.slug == slug)
-        .order_by(Revision.number)  # type: ignore[arg-type]
+        .where(col(Revision.collection) == kind.file, col(Revision.slug) == slug)
+        .order_by(col(Revision.number))
     ).all()
     if not found:
         get_row(session, kind, slug)
@@ -171,7 +168,7 @@ def _field_errors(issues: list[tuple[tuple[Any, ...], str]]) -> list[dict[str, A
 def validate(session: Session, kind: Kind, raw: dict[str, Any]) -> tuple[Any, Refs]:
     """The document as its `...Create` model, checked against what is stored; 422 naming fields."""
     try:
-        doc = kind.create.model_validate(raw)
+        doc: Any = kind.create.model_validate(raw)
     except ValidationError as exc:
         errors = [
             {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
@@ -239,7 +236,7 @@ def record(
         changes["status"] = {"from": status_before, "to": row.status}
     last = session.scalar(
         select(func.max(Revision.number)).where(
-            Revision.collection == kind.file, Revision.slug == row.slug
+            col(Revision.collection) == kind.file, col(Revision.slug) == row.slug
         )
     )
     revision = Revision(
@@ -362,9 +359,9 @@ def restore(
     """Bring back the document of an earlier revision, as a new change."""
     revision = session.scalars(
         select(Revision).where(
-            Revision.collection == kind.file,
-            Revision.slug == row.slug,
-            Revision.number == number,
+            col(Revision.collection) == kind.file,
+            col(Revision.slug) == row.slug,
+            col(Revision.number) == number,
         )
     ).first()
     if revision is None:
@@ -449,16 +446,17 @@ def _referrers(
     session: Session, kind: Kind, slug: str
 ) -> list[tuple[Kind, Any, PendingEdit | None]]:
     """Entries whose stored document (pending None) or pending edit points at (kind, slug)."""
-    found = []
+    found: list[tuple[Kind, Any, PendingEdit | None]] = []
     for name in REFERRED_BY.get(kind.name, ()):
         other = KIND_BY_NAME[name]
         pendings = {
             p.entity_id: p
             for p in session.scalars(
-                select(PendingEdit).where(PendingEdit.collection == other.file)
+                select(PendingEdit).where(col(PendingEdit.collection) == other.file)
             ).all()
         }
-        for row in session.scalars(select(other.table).order_by(other.table.slug)).all():  # type: ignore[attr-defined]
+        table: Any = other.table  # its columns depend on the kind
+        for row in session.scalars(select(table).order_by(table.slug)).all():
             if row.slug == slug and other is kind:
                 continue
             if (kind.name, slug) in document_references(other, read_document(session, other, row)):
@@ -559,7 +557,8 @@ def add_link(
     link = link_kind(term, key)
     get_row(session, KIND_BY_NAME[link.target], target_slug)
     term_slug = body.pop(term.name)
-    row = session.scalars(select(term.table).where(term.table.slug == term_slug)).first()  # type: ignore[attr-defined]
+    table: Any = term.table  # its columns depend on the kind
+    row = session.scalars(select(table).where(table.slug == term_slug)).first()
     if row is None:
         message = f"names unknown {term.name.replace('_', ' ')} {term_slug!r}"
         errors = [{"loc": ["body", term.name], "msg": message, "type": "value_error"}]

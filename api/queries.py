@@ -3,12 +3,22 @@
 Public reads see only published rows; every query here filters on that in one place.
 """
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.counts import count_total
 from api.deps import PageParams
@@ -56,7 +66,7 @@ def filter_id(session: Session, table: Any, slug: str, parameter: str) -> int:
 
 def page_of(
     session: Session,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     key: Any,
     page: PageParams,
     sortable: dict[str, Any] | None = None,
@@ -106,11 +116,11 @@ def _lineage_statement() -> Prepared:
     """
     levels = [aliased(Procedure) for _ in range(LINEAGE_LEVELS)]
     stmt = select(
-        *[c for level in levels for c in (level.id, level.slug, level.status)],
-        levels[-1].parent_id,
-    ).where(levels[0].slug == bindparam("slug"))
+        *[col(c) for level in levels for c in (level.id, level.slug, level.status)],
+        col(levels[-1].parent_id),
+    ).where(col(levels[0].slug) == bindparam("slug"))
     for child, parent in zip(levels, levels[1:], strict=False):
-        stmt = stmt.outerjoin(parent, parent.id == child.parent_id)
+        stmt = stmt.outerjoin(parent, col(parent.id) == child.parent_id)
     return Prepared(stmt)
 
 
@@ -248,55 +258,63 @@ def term_detail(session: Session, kind_name: str, slug: str, noun: str) -> dict[
 
 
 def procedure_filter(
-    session: Session, stmt: Select[Any], link: LinkKind, owner: Any, procedure: str, inherited: bool
-) -> Select[Any]:
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    link: LinkKind,
+    owner: Any,
+    procedure: str,
+    inherited: bool,
+) -> Select[*tuple[Any, ...]]:
     """Narrow a term list to terms listed for a procedure (and, when inherited, its ancestors)."""
     ids, _ = filter_procedure_ids(session, procedure, inherited)
     listed = select(getattr(link.table, link.owner_column)).where(
-        link.table.procedure_id.in_(ids),
-        published(link.table),  # type: ignore[attr-defined]
+        link.table.procedure_id.in_(ids),  # type: ignore[attr-defined]
+        published(link.table),
     )
     return stmt.where(owner.id.in_(listed))
 
 
-def source_filter(session: Session, stmt: Select[Any], kind_name: str, source: str) -> Select[Any]:
+def source_filter(
+    session: Session, stmt: Select[*tuple[Any, ...]], kind_name: str, source: str
+) -> Select[*tuple[Any, ...]]:
     """Narrow a term list to terms with at least one link citing the source."""
     source_id = filter_id(session, Source, source, "source")
     kind = KIND[kind_name]
-    owner_ids = None
-    for link in kind.links:
-        cited = (
-            select(getattr(link.table, link.owner_column))
-            .join(Citation, Citation.subject_id == link.table.id)  # type: ignore[attr-defined]
-            .where(Citation.subject_type == link.subject_type, Citation.source_id == source_id)
+    cited = [
+        select(getattr(link.table, link.owner_column))
+        .join(Citation, col(Citation.subject_id) == link.table.id)  # type: ignore[attr-defined]
+        .where(
+            col(Citation.subject_type) == link.subject_type, col(Citation.source_id) == source_id
         )
-        owner_ids = cited if owner_ids is None else owner_ids.union(cited)
-    if owner_ids is None:
+        for link in kind.links
+    ]
+    if not cited:
         return stmt
+    owner_ids = cited[0].union(*cited[1:]) if len(cited) > 1 else cited[0]
     return stmt.where(kind.table.id.in_(owner_ids))  # type: ignore[attr-defined]
 
 
-def quote_select(*where: ColumnElement[bool]) -> Select[Any]:
+def quote_select(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     """Published quotes matching `where`, with their expert and source."""
     return (
         select(
-            Quote.id,
-            Quote.slug,
-            Quote.text,
-            Quote.topics,
-            Expert.slug.label("expert"),
-            Expert.name.label("expert_name"),
-            Source.slug.label("source"),
+            col(Quote.id),
+            col(Quote.slug),
+            col(Quote.text),
+            col(Quote.topics),
+            col(Expert.slug).label("expert"),
+            col(Expert.name).label("expert_name"),
+            col(Source.slug).label("source"),
         )
-        .join(Expert, Expert.id == Quote.expert_id)
-        .join(Source, Source.id == Quote.source_id)
+        .join(Expert, col(Expert.id) == Quote.expert_id)
+        .join(Source, col(Source.id) == Quote.source_id)
         .where(published(Quote), published(Expert), published(Source), *where)
     )
 
 
 def with_tags(
     session: Session,
-    rows: list[Any],
+    rows: Sequence[Any],
     chain: list[int] | None = None,
     slug_of: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
@@ -308,10 +326,10 @@ def with_tags(
     tags: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
     if ids:
         tagged = session.execute(
-            select(QuoteProcedure.quote_id, Procedure.id, Procedure.slug)
-            .join(Procedure, Procedure.id == QuoteProcedure.procedure_id)
-            .where(QuoteProcedure.quote_id.in_(ids), published(Procedure))  # type: ignore[attr-defined]
-            .order_by(Procedure.slug)
+            select(col(QuoteProcedure.quote_id), col(Procedure.id), col(Procedure.slug))
+            .join(Procedure, col(Procedure.id) == QuoteProcedure.procedure_id)
+            .where(col(QuoteProcedure.quote_id).in_(ids), published(Procedure))
+            .order_by(col(Procedure.slug))
         ).all()
         for quote_id, procedure_id, procedure_slug in tagged:
             tags[quote_id].append((procedure_id, procedure_slug))
@@ -332,8 +350,8 @@ def with_tags(
 def quotes_on(session: Session, procedure: str, inherited: bool) -> list[dict[str, Any]]:
     """Quotes tagged with a procedure (and its ancestors): three statements."""
     ids, slug_of = procedure_ids(session, procedure, inherited)
-    tagged = select(QuoteProcedure.quote_id).where(QuoteProcedure.procedure_id.in_(ids))  # type: ignore[attr-defined]
-    rows = session.execute(quote_select(Quote.id.in_(tagged)).order_by(Quote.id)).all()  # type: ignore[union-attr]
+    tagged = select(col(QuoteProcedure.quote_id)).where(col(QuoteProcedure.procedure_id).in_(ids))
+    rows = session.execute(quote_select(col(Quote.id).in_(tagged)).order_by(col(Quote.id))).all()
     return with_tags(session, list(rows), ids, slug_of)
 
 
@@ -386,17 +404,19 @@ def side_effects_of_ingredient(session: Session, ingredient: str) -> list[dict[s
     """Published side effects named for an ingredient, each with note and citations."""
     rows = session.execute(
         select(
-            SideEffect.slug,
+            col(SideEffect.slug),
             *_term_columns("side_effect"),
-            IngredientSideEffect.id.label("link_id"),
-            IngredientSideEffect.note,
+            col(IngredientSideEffect.id).label("link_id"),
+            col(IngredientSideEffect.note),
         )
-        .join(IngredientSideEffect, IngredientSideEffect.side_effect_id == SideEffect.id)
-        .join(Ingredient, Ingredient.id == IngredientSideEffect.ingredient_id)
+        .join(IngredientSideEffect, col(IngredientSideEffect.side_effect_id) == SideEffect.id)
+        .join(Ingredient, col(Ingredient.id) == IngredientSideEffect.ingredient_id)
         .where(
-            Ingredient.slug == ingredient, published(SideEffect), published(IngredientSideEffect)
+            col(Ingredient.slug) == ingredient,
+            published(SideEffect),
+            published(IngredientSideEffect),
         )
-        .order_by(SideEffect.slug)
+        .order_by(col(SideEffect.slug))
     ).all()
     cites = read_citations(session, "ingredient_side_effect", [r.link_id for r in rows])
     out = []
@@ -407,35 +427,37 @@ def side_effects_of_ingredient(session: Session, ingredient: str) -> list[dict[s
     return out
 
 
-def procedure_summary_select() -> Select[Any]:
+def procedure_summary_select() -> Select[*tuple[Any, ...]]:
     """Published procedures with parent slug and the overall needle length range."""
     parent = aliased(Procedure)
     lengths = (
         select(
-            NeedleLength.procedure_id,
+            col(NeedleLength.procedure_id),
             func.min(NeedleLength.min_mm).label("needle_length_min_mm"),
             func.max(NeedleLength.max_mm).label("needle_length_max_mm"),
         )
         .where(published(NeedleLength))
-        .group_by(NeedleLength.procedure_id)
+        .group_by(col(NeedleLength.procedure_id))
         .subquery()
     )
     return (
         select(
-            Procedure.id,
-            Procedure.slug,
-            Procedure.name,
-            parent.slug.label("parent"),
-            Procedure.kind,
-            Procedure.setting,
-            Procedure.device,
+            col(Procedure.id),
+            col(Procedure.slug),
+            col(Procedure.name),
+            col(parent.slug).label("parent"),
+            col(Procedure.kind),
+            col(Procedure.setting),
+            col(Procedure.device),
             lengths.c.needle_length_min_mm,
             lengths.c.needle_length_max_mm,
-            Procedure.session_duration,
-            Procedure.frequency,
-            Procedure.summary,
+            col(Procedure.session_duration),
+            col(Procedure.frequency),
+            col(Procedure.summary),
         )
-        .outerjoin(parent, (parent.id == Procedure.parent_id) & (parent.status == PUBLISHED))
+        .outerjoin(
+            parent, (col(parent.id) == Procedure.parent_id) & (col(parent.status) == PUBLISHED)
+        )
         .outerjoin(lengths, lengths.c.procedure_id == Procedure.id)
         .where(published(Procedure))
     )
@@ -443,7 +465,7 @@ def procedure_summary_select() -> Select[Any]:
 
 def procedure_detail(session: Session, slug: str) -> dict[str, Any]:
     """A procedure with lineage, variants, needle lengths, steps and citations."""
-    row = session.execute(procedure_summary_select().where(Procedure.slug == slug)).first()
+    row = session.execute(procedure_summary_select().where(col(Procedure.slug) == slug)).first()
     if row is None:
         raise NotFound(f"No procedure with slug {slug!r}.")
     out = dict(row._mapping)
@@ -451,20 +473,20 @@ def procedure_detail(session: Session, slug: str) -> dict[str, Any]:
     out["lineage"] = [s for _, s in lineage(session, slug)[1:]]
     out["variants"] = list(
         session.scalars(
-            select(Procedure.slug)
-            .where(Procedure.parent_id == procedure_id, published(Procedure))
-            .order_by(Procedure.slug)
+            select(col(Procedure.slug))
+            .where(col(Procedure.parent_id) == procedure_id, published(Procedure))
+            .order_by(col(Procedure.slug))
         )
     )
     lengths = session.execute(
-        select(NeedleLength.id, NeedleLength.min_mm, NeedleLength.max_mm)
-        .where(NeedleLength.procedure_id == procedure_id, published(NeedleLength))
-        .order_by(NeedleLength.id)
+        select(col(NeedleLength.id), col(NeedleLength.min_mm), col(NeedleLength.max_mm))
+        .where(col(NeedleLength.procedure_id) == procedure_id, published(NeedleLength))
+        .order_by(col(NeedleLength.id))
     ).all()
     steps = session.execute(
-        select(Step.id, Step.kind, Step.position, Step.text)
-        .where(Step.procedure_id == procedure_id, published(Step))
-        .order_by(Step.position)
+        select(col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
+        .where(col(Step.procedure_id) == procedure_id, published(Step))
+        .order_by(col(Step.position))
     ).all()
     length_cites = read_citations(session, "needle_length", [r.id for r in lengths])
     step_cites = read_citations(session, "step", [r.id for r in steps])
@@ -483,62 +505,64 @@ def procedures_citing(session: Session, source: str) -> ColumnElement[bool]:
     """Condition: the procedure, one of its steps or needle lengths cites the source."""
     source_id = filter_id(session, Source, source, "source")
 
-    def cited(subject_type: str, table: Any) -> Select[Any]:
+    def cited(subject_type: str, table: Any) -> Select[*tuple[Any, ...]]:
         return (
             select(table.procedure_id)
-            .join(Citation, Citation.subject_id == table.id)
-            .where(Citation.subject_type == subject_type, Citation.source_id == source_id)
+            .join(Citation, col(Citation.subject_id) == table.id)
+            .where(col(Citation.subject_type) == subject_type, col(Citation.source_id) == source_id)
         )
 
-    own = select(Citation.subject_id).where(
-        Citation.subject_type == "procedure", Citation.source_id == source_id
+    own = select(col(Citation.subject_id)).where(
+        col(Citation.subject_type) == "procedure", col(Citation.source_id) == source_id
     )
-    return Procedure.id.in_(own.union(cited("step", Step), cited("needle_length", NeedleLength)))  # type: ignore[union-attr]
+    return col(Procedure.id).in_(
+        own.union(cited("step", Step), cited("needle_length", NeedleLength))
+    )
 
 
-def experts_featured_in(source_id: int) -> Select[Any]:
+def experts_featured_in(source_id: int) -> Select[*tuple[Any, ...]]:
     """Ids of the experts whose description cites the source."""
-    return select(Citation.subject_id).where(
-        Citation.subject_type == "expert", Citation.source_id == source_id
+    return select(col(Citation.subject_id)).where(
+        col(Citation.subject_type) == "expert", col(Citation.source_id) == source_id
     )
 
 
 def sources_quoting(session: Session, expert_id: int) -> set[str]:
     rows = session.scalars(
-        select(Source.slug)
-        .join(Quote, Quote.source_id == Source.id)
-        .where(Quote.expert_id == expert_id, published(Quote), published(Source))
+        select(col(Source.slug))
+        .join(Quote, col(Quote.source_id) == Source.id)
+        .where(col(Quote.expert_id) == expert_id, published(Quote), published(Source))
     )
     return set(rows)
 
 
-def sources_of_expert(expert_id: int) -> Select[Any]:
+def sources_of_expert(expert_id: int) -> CompoundSelect[int]:
     """Ids of the sources that quote the expert or describe them."""
-    quoted = select(Quote.source_id).where(Quote.expert_id == expert_id, published(Quote))
-    described = select(Citation.source_id).where(
-        Citation.subject_type == "expert", Citation.subject_id == expert_id
+    quoted = select(col(Quote.source_id)).where(col(Quote.expert_id) == expert_id, published(Quote))
+    described = select(col(Citation.source_id)).where(
+        col(Citation.subject_type) == "expert", col(Citation.subject_id) == expert_id
     )
     return quoted.union(described)
 
 
 def side_effect_counts(session: Session) -> list[dict[str, Any]]:
     """Per published side effect: how many sources and procedures list it, most cited first."""
-    cited_by: list[Select[Any]] = []
+    cited_by: list[Select[*tuple[Any, ...]]] = []
     for link in KIND["side_effect"].links:
         target = KIND[link.target].table
         cited_by.append(
             select(
                 getattr(link.table, link.owner_column).label("side_effect_id"),
-                Citation.source_id,
+                col(Citation.source_id),
                 link.table.procedure_id.label("procedure_id")  # type: ignore[attr-defined]
                 if link.target == "procedure"
                 else literal(None).label("procedure_id"),
             )
-            .join(Citation, Citation.subject_id == link.table.id)  # type: ignore[attr-defined]
-            .join(Source, Source.id == Citation.source_id)
+            .join(Citation, col(Citation.subject_id) == link.table.id)  # type: ignore[attr-defined]
+            .join(Source, col(Source.id) == Citation.source_id)
             .join(target, target.id == getattr(link.table, link.target_column))  # type: ignore[attr-defined]
             .where(
-                Citation.subject_type == link.subject_type,
+                col(Citation.subject_type) == link.subject_type,
                 published(link.table),
                 published(Source),
                 published(target),
@@ -547,29 +571,29 @@ def side_effect_counts(session: Session) -> list[dict[str, Any]]:
     listed = cited_by[0].union_all(*cited_by[1:]).subquery()
     rows = session.execute(
         select(
-            SideEffect.slug,
-            SideEffect.name,
+            col(SideEffect.slug),
+            col(SideEffect.name),
             func.count(listed.c.source_id.distinct()).label("sources"),
             func.count(listed.c.procedure_id.distinct()).label("procedures"),
         )
         .join(listed, listed.c.side_effect_id == SideEffect.id)
         .where(published(SideEffect))
-        .group_by(SideEffect.id, SideEffect.slug, SideEffect.name)
-        .order_by(func.count(listed.c.source_id.distinct()).desc(), SideEffect.slug)
+        .group_by(col(SideEffect.id), col(SideEffect.slug), col(SideEffect.name))
+        .order_by(func.count(listed.c.source_id.distinct()).desc(), col(SideEffect.slug))
     ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def experts_by_quotes(session: Session) -> list[dict[str, Any]]:
     """Published experts with how many published quotes each has, most quoted first."""
-    quotes = func.count(Quote.id)
+    quotes = func.count(col(Quote.id))
     rows = session.execute(
-        select(Expert.slug, Expert.name, quotes.label("quotes"))
-        .join(Quote, (Quote.expert_id == Expert.id) & (Quote.status == PUBLISHED))
-        .join(Source, (Source.id == Quote.source_id) & (Source.status == PUBLISHED))
+        select(col(Expert.slug), col(Expert.name), quotes.label("quotes"))
+        .join(Quote, (col(Quote.expert_id) == Expert.id) & (col(Quote.status) == PUBLISHED))
+        .join(Source, (col(Source.id) == Quote.source_id) & (col(Source.status) == PUBLISHED))
         .where(published(Expert))
-        .group_by(Expert.id, Expert.slug, Expert.name)
-        .order_by(quotes.desc(), Expert.slug)
+        .group_by(col(Expert.id), col(Expert.slug), col(Expert.name))
+        .order_by(quotes.desc(), col(Expert.slug))
     ).all()
     return [dict(r._mapping) for r in rows]
 

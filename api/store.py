@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, delete, select, update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from api.citations import is_verbatim
 from api.prepared import Prepared
@@ -65,8 +65,8 @@ class Refs:
         refs = cls()
         for kind in ("expert", "procedure", "ingredient"):
             table = TABLES[kind]
-            refs.ids[kind] = dict(session.execute(select(table.slug, table.id)).all())  # type: ignore[arg-type,attr-defined]
-        rows = session.execute(select(Source.slug, Source.id, Source.text)).all()  # type: ignore[call-overload]
+            refs.ids[kind] = dict(session.execute(select(table.slug, table.id)).all())  # type: ignore[attr-defined]
+        rows = session.execute(select(col(Source.slug), col(Source.id), col(Source.text))).all()
         refs.ids["source"] = {slug: id_ for slug, id_, _ in rows}
         refs.source_texts = {slug: text for slug, _, text in rows}
         return refs
@@ -133,8 +133,8 @@ def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) 
     if subject_ids:
         session.execute(
             delete(Citation).where(
-                Citation.subject_type == subject_type,  # type: ignore[arg-type]
-                Citation.subject_id.in_(subject_ids),  # type: ignore[attr-defined]
+                col(Citation.subject_type) == subject_type,
+                col(Citation.subject_id).in_(subject_ids),
             )
         )
 
@@ -143,13 +143,15 @@ def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) 
 def _citations_statement() -> Prepared:
     """Built once: citations of subjects (bound `subject_type`, `ids`) with their source slugs."""
     return Prepared(
-        select(Citation.subject_id, Source.slug, Citation.excerpt, Citation.about)  # type: ignore[call-overload]
-        .join(Source, Source.id == Citation.source_id)
-        .where(
-            Citation.subject_type == bindparam("subject_type"),
-            Citation.subject_id.in_(bindparam("ids", expanding=True)),
+        select(
+            col(Citation.subject_id), col(Source.slug), col(Citation.excerpt), col(Citation.about)
         )
-        .order_by(Citation.subject_id, Citation.position, Citation.id)
+        .join(Source, col(Source.id) == Citation.source_id)
+        .where(
+            col(Citation.subject_type) == bindparam("subject_type"),
+            col(Citation.subject_id).in_(bindparam("ids", expanding=True)),
+        )
+        .order_by(col(Citation.subject_id), col(Citation.position), col(Citation.id))
     )
 
 
@@ -274,9 +276,11 @@ def _write_procedure(session: Session, row: Any, doc: Any, refs: Refs) -> None:
         (NeedleLength, "needle_length", doc.needle_lengths),
         (Step, "step", doc.steps),
     ):
-        old = list(session.scalars(select(table.id).where(table.procedure_id == row.id)).all())  # type: ignore[attr-defined]
-        drop_citations(session, subject_type, old)
-        session.execute(delete(table).where(table.procedure_id == row.id))  # type: ignore[attr-defined]
+        old = list(
+            session.scalars(select(col(table.id)).where(col(table.procedure_id) == row.id)).all()
+        )
+        drop_citations(session, subject_type, old)  # type: ignore[arg-type]  # ids are not None
+        session.execute(delete(table).where(col(table.procedure_id) == row.id))
         for position, item in enumerate(items, 1):
             values = item.model_dump(exclude={"citations"})
             child = (
@@ -294,15 +298,18 @@ def _read_procedure(session: Session, row: Any, doc: dict[str, Any]) -> None:
     doc["parent"] = parent.slug if parent else None
     doc["citations"] = read_citations(session, "procedure", [row.id])[row.id]
     lengths = session.scalars(
-        select(NeedleLength).where(NeedleLength.procedure_id == row.id).order_by(NeedleLength.id)
-    ).all()  # type: ignore[arg-type]
+        select(NeedleLength)
+        .where(col(NeedleLength.procedure_id) == row.id)
+        .order_by(col(NeedleLength.id))
+    ).all()
     cites = read_citations(session, "needle_length", [n.id for n in lengths])  # type: ignore[misc]
     doc["needle_lengths"] = [
-        {"min_mm": n.min_mm, "max_mm": n.max_mm, "citations": cites[n.id]} for n in lengths
-    ]  # type: ignore[index]
+        {"min_mm": n.min_mm, "max_mm": n.max_mm, "citations": cites[n.id]}  # type: ignore[index]
+        for n in lengths
+    ]
     steps = session.scalars(
-        select(Step).where(Step.procedure_id == row.id).order_by(Step.position)
-    ).all()  # type: ignore[arg-type]
+        select(Step).where(col(Step.procedure_id) == row.id).order_by(col(Step.position))
+    ).all()
     cites = read_citations(session, "step", [s.id for s in steps])  # type: ignore[misc]
     doc["steps"] = [{"kind": s.kind, "text": s.text, "citations": cites[s.id]} for s in steps]  # type: ignore[index]
 
@@ -320,7 +327,7 @@ def _procedure_issues(doc: Any, refs: Refs) -> list[Issue]:
 
 
 def _write_quote(session: Session, row: Any, doc: Any, refs: Refs) -> None:
-    session.execute(delete(QuoteProcedure).where(QuoteProcedure.quote_id == row.id))  # type: ignore[arg-type]
+    session.execute(delete(QuoteProcedure).where(col(QuoteProcedure.quote_id) == row.id))
     for slug in dict.fromkeys(doc.procedures):
         session.add(QuoteProcedure(quote_id=row.id, procedure_id=refs.ids["procedure"][slug]))
 
@@ -330,10 +337,10 @@ def _read_quote(session: Session, row: Any, doc: dict[str, Any]) -> None:
     doc["source"] = session.get(Source, row.source_id).slug  # type: ignore[union-attr]
     doc["procedures"] = list(
         session.scalars(
-            select(Procedure.slug)
-            .join(QuoteProcedure, QuoteProcedure.procedure_id == Procedure.id)  # type: ignore[arg-type]
-            .where(QuoteProcedure.quote_id == row.id)
-            .order_by(Procedure.slug)
+            select(col(Procedure.slug))
+            .join(QuoteProcedure, col(QuoteProcedure.procedure_id) == Procedure.id)
+            .where(col(QuoteProcedure.quote_id) == row.id)
+            .order_by(col(Procedure.slug))
         ).all()
     )
 
@@ -484,7 +491,7 @@ def write_document(
     kind: Kind,
     doc: Any,
     refs: Refs,
-    row: Any | None = None,
+    row: Any = None,
     *,
     bump_version: bool = True,
     status: str | None = None,
@@ -523,7 +530,7 @@ def parse_documents(kind: Kind, raw: list[Any]) -> tuple[list[Any], list[str]]:
         label = item.get("slug") if isinstance(item, dict) else None
         where = f"{kind.file}[{i}]" + (f" {label!r}" if label else "")
         try:
-            doc = kind.create.model_validate(item)
+            doc: Any = kind.create.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"])
@@ -663,11 +670,15 @@ def delete_entity(session: Session, kind: Kind, row: Any) -> None:
         drop_citations(session, kind.name, [row.id])
     if kind.name == "procedure":
         for table, subject_type in ((NeedleLength, "needle_length"), (Step, "step")):
-            ids = list(session.scalars(select(table.id).where(table.procedure_id == row.id)).all())  # type: ignore[attr-defined]
+            ids = list(
+                session.scalars(
+                    select(col(table.id)).where(col(table.procedure_id) == row.id)
+                ).all()
+            )
             drop_citations(session, subject_type, ids)
-            session.execute(delete(table).where(table.procedure_id == row.id))  # type: ignore[attr-defined]
+            session.execute(delete(table).where(col(table.procedure_id) == row.id))
     if kind.name in ("quote", "procedure"):
         column = QuoteProcedure.quote_id if kind.name == "quote" else QuoteProcedure.procedure_id
-        session.execute(delete(QuoteProcedure).where(column == row.id))  # type: ignore[arg-type]
+        session.execute(delete(QuoteProcedure).where(col(column) == row.id))
     session.delete(row)
     session.flush()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.store import (
     KINDS,
@@ -69,7 +69,9 @@ def _announce(refs: Refs, kind: Kind, docs: list[Any]) -> None:
 
 def cycle_problems(session: Session, docs: list[Any]) -> list[str]:
     parent_of: dict[str, str | None] = {}
-    rows = session.execute(select(Procedure.slug, Procedure.parent_id, Procedure.id)).all()  # type: ignore[call-overload]
+    rows = session.execute(
+        select(col(Procedure.slug), col(Procedure.parent_id), col(Procedure.id))
+    ).all()
     slug_of = {id_: slug for slug, _, id_ in rows}
     parent_of = {slug: slug_of.get(parent_id) for slug, parent_id, _ in rows}
     parent_of |= {d.slug: d.parent for d in docs}
@@ -123,7 +125,9 @@ def load(
 
     report = LoadReport(refused=problems)
     for kind in KINDS:
-        created, changed, unchanged = [], [], 0
+        created: list[str] = []
+        changed: list[str] = []
+        unchanged = 0
         for doc in parsed[kind.name]:
             if (kind.name, doc.slug) in refused:
                 continue
