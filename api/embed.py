@@ -8,14 +8,14 @@ they never collide with a field of the entity itself.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api import queries
 from api.errors import InvalidParameter
@@ -58,7 +58,7 @@ def _procedures_listing(kind_name: str) -> Callable[[Session, str], Any]:
             .join(term, term.id == getattr(link.table, link.owner_column))  # type: ignore[attr-defined]
             .where(term.slug == slug, queries.published(link.table))  # type: ignore[attr-defined]
         )
-        return _summaries(session, Procedure.id.in_(listed))  # type: ignore[union-attr]
+        return _summaries(session, col(Procedure.id).in_(listed))
 
     return fetch
 
@@ -70,7 +70,7 @@ def _listed(kind_name: str) -> Callable[[Session, str], Any]:
 def _quotes(*where: Any) -> Callable[[Session, str], Any]:
     def fetch(session: Session, slug: str) -> list[dict[str, Any]]:
         rows = session.execute(
-            queries.quote_select(*(w(slug) for w in where)).order_by(Quote.id)
+            queries.quote_select(*(w(slug) for w in where)).order_by(col(Quote.id))
         ).all()
         return queries.with_tags(session, list(rows))
 
@@ -79,20 +79,21 @@ def _quotes(*where: Any) -> Callable[[Session, str], Any]:
 
 def _expert_of_quote(session: Session, slug: str) -> dict[str, Any] | None:
     expert = session.scalars(
-        select(Expert).join(Quote, Quote.expert_id == Expert.id).where(Quote.slug == slug)
+        select(Expert).join(Quote, col(Quote.expert_id) == Expert.id).where(col(Quote.slug) == slug)
     ).first()
     if expert is None or expert.status != queries.PUBLISHED:
         return None
     out = expert.model_dump(
         include={"slug", "name", "credentials", "role", "affiliation", "location", "specialty"}
     )
-    out["citations"] = queries.read_citations(session, "expert", [expert.id])[expert.id]
+    # A stored row's id is never None, though the model types it Optional.
+    out["citations"] = queries.read_citations(session, "expert", [expert.id])[expert.id]  # type: ignore[list-item,index]
     return out
 
 
 def _source_of_quote(session: Session, slug: str) -> dict[str, Any] | None:
     source = session.scalars(
-        select(Source).join(Quote, Quote.source_id == Source.id).where(Quote.slug == slug)
+        select(Source).join(Quote, col(Quote.source_id) == Source.id).where(col(Quote.slug) == slug)
     ).first()
     if source is None or source.status != queries.PUBLISHED:
         return None
@@ -114,7 +115,9 @@ RELATIONS: dict[str, dict[str, Relation]] = {
             "procedure",
             lambda s, slug: _summaries(
                 s,
-                Procedure.parent_id.in_(select(Procedure.id).where(Procedure.slug == slug)),  # type: ignore[union-attr]
+                col(Procedure.parent_id).in_(
+                    select(col(Procedure.id)).where(col(Procedure.slug) == slug)
+                ),
             ),
             ProcedureSummary,
         ),
@@ -156,21 +159,19 @@ def paths(kind: str, depth: int = MAX_DEPTH) -> list[str]:
 
 
 def include_param(kind: str) -> Any:
-    """The `include` parameter of an entity of `kind`: the schema lists every path it takes."""
+    """The `Query` of the `include` parameter of an entity of `kind` (`Annotated[str | None, ...]`):
+    the schema lists every path it takes."""
     alternatives = "|".join(
         p.replace(".", r"\.") for p in sorted(paths(kind), key=len, reverse=True)
     )
-    return Annotated[
-        str | None,
-        Query(
-            max_length=500,
-            pattern=f"^({alternatives})(,({alternatives}))*$",
-            description="Related entities to embed under `included`, comma-separated; a dotted "
-            f"path embeds theirs too, at most {MAX_DEPTH} deep. One of: "
-            + ", ".join(sorted(paths(kind)))
-            + ".",
-        ),
-    ]
+    return Query(
+        max_length=500,
+        pattern=f"^({alternatives})(,({alternatives}))*$",
+        description="Related entities to embed under `included`, comma-separated; a dotted "
+        f"path embeds theirs too, at most {MAX_DEPTH} deep. One of: "
+        + ", ".join(sorted(paths(kind)))
+        + ".",
+    )
 
 
 def parse_include(kind: str, include: str | None) -> Tree:

@@ -1,6 +1,6 @@
 """Conditions the procedure treats or is used for."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 
@@ -14,7 +14,7 @@ from models.base import Page
 from models.condition import ConditionPublic, ConditionSummary
 
 router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=ShapedRoute)
-Include = include_param("condition")
+Include = Annotated[str | None, include_param("condition")]
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))

@@ -14,7 +14,7 @@ from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
 router = APIRouter(prefix="/contraindications", tags=["contraindications"], route_class=ShapedRoute)
-Include = include_param("contraindication")
+Include = Annotated[str | None, include_param("contraindication")]
 
 
 @router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
@@ -17,16 +18,16 @@ from models.expert import ExpertPublic, ExpertSummary
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/experts", tags=["experts"], route_class=ShapedRoute)
-Include = include_param("expert")
+Include = Annotated[str | None, include_param("expert")]
 
 _SUMMARY = (
-    Expert.slug,
-    Expert.name,
-    Expert.credentials,
-    Expert.role,
-    Expert.affiliation,
-    Expert.location,
-    Expert.specialty,
+    col(Expert.slug),
+    col(Expert.name),
+    col(Expert.credentials),
+    col(Expert.role),
+    col(Expert.affiliation),
+    col(Expert.location),
+    col(Expert.specialty),
 )
 
 
@@ -44,20 +45,22 @@ async def list_experts(
     stmt = select(*_SUMMARY).where(queries.published(Expert))
     if source is not None:
         source_id = queries.filter_id(session, Source, source, "source")
-        quoted_in = select(Quote.expert_id).where(
-            Quote.source_id == source_id, queries.published(Quote)
+        quoted_in = select(col(Quote.expert_id)).where(
+            col(Quote.source_id) == source_id, queries.published(Quote)
         )
-        stmt = stmt.where(Expert.id.in_(quoted_in.union(queries.experts_featured_in(source_id))))
+        stmt = stmt.where(
+            col(Expert.id).in_(quoted_in.union(queries.experts_featured_in(source_id)))
+        )
     if role is not None:
-        stmt = stmt.where(Expert.role == role)
+        stmt = stmt.where(col(Expert.role) == role)
     if procedure is not None:
         ids, _ = queries.filter_procedure_ids(session, procedure, inherited=False)
         tagged = (
-            select(Quote.expert_id)
-            .join(QuoteProcedure, QuoteProcedure.quote_id == Quote.id)
-            .where(QuoteProcedure.procedure_id.in_(ids), queries.published(Quote))
+            select(col(Quote.expert_id))
+            .join(QuoteProcedure, col(QuoteProcedure.quote_id) == Quote.id)
+            .where(col(QuoteProcedure.procedure_id).in_(ids), queries.published(Quote))
         )
-        stmt = stmt.where(Expert.id.in_(tagged))
+        stmt = stmt.where(col(Expert.id).in_(tagged))
     rows, total, next_url = queries.page_of(
         session, stmt, Expert.slug, page, {"name": Expert.name}, sort
     )
@@ -74,13 +77,14 @@ async def get_expert(
 ) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     expert = queries.get_published(session, Expert, slug, "expert")
-    out = {c.key: getattr(expert, c.key) for c in _SUMMARY}
+    # col() types a column as Mapped, whose stub lacks the .key of the attribute it returns
+    out = {c.key: getattr(expert, c.key) for c in _SUMMARY}  # type: ignore[union-attr]
     out["citations"] = queries.read_citations(session, "expert", [expert.id])[expert.id]
     out["sources"] = sorted(
         {c["source"] for c in out["citations"]} | queries.sources_quoting(session, expert.id)
     )
     out["quote_count"] = session.scalar(
-        select(func.count()).where(Quote.expert_id == expert.id, queries.published(Quote))
+        select(func.count()).where(col(Quote.expert_id) == expert.id, queries.published(Quote))
     )
     if jsonld.wanted(request):
         return jsonld.expert(session, request, out)
@@ -92,7 +96,7 @@ async def expert_quotes(session: SessionDep, slug: str) -> dict:
     """Everything the expert is quoted saying, verbatim, in source order."""
     expert = queries.get_published(session, Expert, slug, "expert")
     rows = session.execute(
-        queries.quote_select(Quote.expert_id == expert.id).order_by(Quote.id)
+        queries.quote_select(col(Quote.expert_id) == expert.id).order_by(col(Quote.id))
     ).all()
     items = queries.with_tags(session, list(rows))
     return {"items": items, "total": len(items), "next": None}

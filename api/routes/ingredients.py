@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlmodel import col
 
 from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
@@ -14,7 +15,7 @@ from models.base import Page
 from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
 
 router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=ShapedRoute)
-Include = include_param("ingredient")
+Include = Annotated[str | None, include_param("ingredient")]
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
@@ -34,7 +35,7 @@ async def list_ingredients(
     if role is not None:
         where.append(queries.link_attribute("ingredient", "role", role))
     if kind is not None:
-        where.append(Ingredient.kind == kind)
+        where.append(col(Ingredient.kind) == kind)
     return queries.term_page(
         session,
         "ingredient",

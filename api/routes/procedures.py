@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlmodel import col
 
 from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
@@ -22,7 +23,7 @@ from models.quote import ProcedureQuotePublic
 from models.side_effect import ProcedureSideEffectPublic
 
 router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
-Include = include_param("procedure")
+Include = Annotated[str | None, include_param("procedure")]
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
@@ -39,12 +40,12 @@ async def list_procedures(
 ) -> dict:
     stmt = queries.procedure_summary_select()
     if setting is not None:
-        stmt = stmt.where(Procedure.setting == setting)
+        stmt = stmt.where(col(Procedure.setting) == setting)
     if kind is not None:
-        stmt = stmt.where(Procedure.kind == kind)
+        stmt = stmt.where(col(Procedure.kind) == kind)
     if parent is not None:
         stmt = stmt.where(
-            Procedure.parent_id == queries.filter_id(session, Procedure, parent, "parent")
+            col(Procedure.parent_id) == queries.filter_id(session, Procedure, parent, "parent")
         )
     if source is not None:
         stmt = stmt.where(queries.procedures_citing(session, source))

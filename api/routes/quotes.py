@@ -3,7 +3,8 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import String, cast, select
+from sqlalchemy import ColumnElement, String, cast, select
+from sqlmodel import col
 
 from api import jsonld, queries
 from api.deps import PageDep, SessionDep, SlugSort
@@ -16,7 +17,7 @@ from models.base import ID_MAX, SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
-Include = include_param("quote")
+Include = Annotated[str | None, include_param("quote")]
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
@@ -37,16 +38,18 @@ async def list_quotes(
         Query(max_length=60, pattern=SLUG_PATTERN, description="A topic tag, e.g. sanitation."),
     ] = None,
 ) -> dict:
-    where = []
+    where: list[ColumnElement[bool]] = []
     if expert is not None:
-        where.append(Quote.expert_id == queries.filter_id(session, Expert, expert, "expert"))
+        where.append(col(Quote.expert_id) == queries.filter_id(session, Expert, expert, "expert"))
     if source is not None:
-        where.append(Quote.source_id == queries.filter_id(session, Source, source, "source"))
+        where.append(col(Quote.source_id) == queries.filter_id(session, Source, source, "source"))
     if procedure is not None:
         ids, _ = queries.filter_procedure_ids(session, procedure, inherited=True)
         where.append(
-            Quote.id.in_(
-                select(QuoteProcedure.quote_id).where(QuoteProcedure.procedure_id.in_(ids))
+            col(Quote.id).in_(
+                select(col(QuoteProcedure.quote_id)).where(
+                    col(QuoteProcedure.procedure_id).in_(ids)
+                )
             )
         )
     if topic is not None:
@@ -67,7 +70,7 @@ async def get_quote(
 ) -> Any:
     """One quote, by slug or by numeric id."""
     is_id = slug_or_id.isascii() and slug_or_id.isdigit() and int(slug_or_id) <= ID_MAX
-    key = Quote.id == int(slug_or_id) if is_id else Quote.slug == slug_or_id
+    key = col(Quote.id) == int(slug_or_id) if is_id else col(Quote.slug) == slug_or_id
     rows = session.execute(queries.quote_select(key)).all()
     if not rows:
         raise NotFound(f"No quote {slug_or_id!r}.")

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy import ColumnElement
 
 from api import queries
 from api.deps import NameSort, PageDep, SessionDep
@@ -14,7 +15,7 @@ from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
 router = APIRouter(prefix="/side-effects", tags=["side effects"], route_class=ShapedRoute)
-Include = include_param("side_effect")
+Include = Annotated[str | None, include_param("side_effect")]
 
 
 @router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
@@ -29,7 +30,7 @@ async def list_side_effects(
         str | None, Query(max_length=120, description="Side effects named for an ingredient.")
     ] = None,
 ) -> dict:
-    where = ()
+    where: tuple[ColumnElement[bool], ...] = ()
     if ingredient is not None:
         where = (
             queries.linked_to(session, "side_effect", "ingredients", ingredient, "ingredient"),

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api import queries
 from api.deps import NameSort, PageDep, SessionDep
@@ -15,7 +16,7 @@ from models.base import Page
 from models.source import SourcePublic, SourceSummary
 
 router = APIRouter(prefix="/sources", tags=["sources"], route_class=ShapedRoute)
-Include = include_param("source")
+Include = Annotated[str | None, include_param("source")]
 
 
 @router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
@@ -29,13 +30,17 @@ async def list_sources(
     publisher: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict:
     stmt = select(
-        Source.slug, Source.title, Source.publisher, Source.url, Source.content_hash
+        col(Source.slug),
+        col(Source.title),
+        col(Source.publisher),
+        col(Source.url),
+        col(Source.content_hash),
     ).where(queries.published(Source))
     if expert is not None:
         expert_id = queries.filter_id(session, Expert, expert, "expert")
-        stmt = stmt.where(Source.id.in_(queries.sources_of_expert(expert_id)))
+        stmt = stmt.where(col(Source.id).in_(queries.sources_of_expert(expert_id)))
     if publisher is not None:
-        stmt = stmt.where(Source.publisher == publisher)
+        stmt = stmt.where(col(Source.publisher) == publisher)
     rows, total, next_url = queries.page_of(
         session, stmt, Source.slug, page, {"name": Source.title}, sort
     )
@@ -49,17 +54,17 @@ async def get_source(session: SessionDep, slug: str, include: Include = None) ->
     out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})
     out["experts"] = sorted(
         session.scalars(
-            select(Expert.slug).where(
+            select(col(Expert.slug)).where(
                 queries.published(Expert),
-                Expert.id.in_(
-                    select(Quote.expert_id)
-                    .where(Quote.source_id == source.id)
+                col(Expert.id).in_(
+                    select(col(Quote.expert_id))
+                    .where(col(Quote.source_id) == source.id)
                     .union(queries.experts_featured_in(source.id))
                 ),
             )
         )
     )
     out["quote_count"] = session.scalar(
-        select(func.count()).where(Quote.source_id == source.id, queries.published(Quote))
+        select(func.count()).where(col(Quote.source_id) == source.id, queries.published(Quote))
     )
     return with_included(session, "source", SourcePublic, out, include)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
+from sqlmodel import col
 
 from api.auth import Admin
 from api.deps import SessionDep
@@ -26,11 +27,11 @@ def audit_log(
     ] = None,
     action: Annotated[str | None, Query(max_length=40, description="e.g. auth.failed")] = None,
 ) -> dict:
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    stmt = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit + 1)
     if before is not None:
-        stmt = stmt.where(AuditEvent.id < before)  # type: ignore[operator]
+        stmt = stmt.where(col(AuditEvent.id) < before)
     if action is not None:
-        stmt = stmt.where(AuditEvent.action == action)
+        stmt = stmt.where(col(AuditEvent.action) == action)
     rows = list(session.scalars(stmt).all())
     next_url = None
     if len(rows) > limit:

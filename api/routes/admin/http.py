@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api import editing
 from api.errors import PreconditionRequired, Unprocessable
@@ -72,7 +72,7 @@ class Idempotency:
             return None
         stored = session.scalars(
             select(IdempotentResponse).where(
-                IdempotentResponse.actor == actor.name, IdempotentResponse.key == self.key
+                col(IdempotentResponse.actor) == actor.name, col(IdempotentResponse.key) == self.key
             )
         ).first()
         if stored is None:
