@@ -168,8 +168,9 @@ def update_model(create: type[BaseModel]) -> type[BaseModel]:
 
     Only the fields sent are applied (PATCH); the whole document is then validated by `create`.
     """
+    # pydantic types a field's annotation Optional; the fields of a built model always have one
     fields: dict[str, Any] = {
-        name: (info.annotation | None, pydantic.Field(default=None, description=info.description))
+        name: (info.annotation | None, pydantic.Field(default=None, description=info.description))  # type: ignore[operator]
         for name, info in create.model_fields.items()
         if name != "slug"
     }

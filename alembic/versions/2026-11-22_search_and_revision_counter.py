@@ -49,7 +49,7 @@ KB_TABLES = (
 # columns; "json:" marks a JSON array of strings, "expert_name" the quoted expert's name, "steps"
 # the text of the procedure's published steps (kept current by a trigger on procedure_step).
 TERM = (["name"], ["json:aliases"], ["description"])
-SEARCHABLE = (
+SEARCHABLE: tuple[tuple[str, str, list[str], list[str], list[str]], ...] = (
     (
         "procedure",
         "procedure",
