@@ -3,7 +3,7 @@
 import threading
 
 from sqlalchemy import Engine, event, func, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api import migrations
 from api.db import is_sqlite, make_engine, writer
@@ -41,11 +41,11 @@ def test_sixteen_concurrent_read_then_write_transactions_all_commit(
                 with Session(writer(engine)) as session:
                     # Read, then write: the pattern that deadlocks deferred SQLite transactions.
                     current = session.scalar(
-                        select(SideEffect.version).where(SideEffect.slug == "redness")
+                        select(col(SideEffect.version)).where(col(SideEffect.slug) == "redness")
                     )
                     session.execute(
                         update(SideEffect)
-                        .where(SideEffect.slug == "redness")
+                        .where(col(SideEffect.slug) == "redness")
                         .values(version=(current or 0) + 1)
                     )
                     session.commit()
@@ -59,8 +59,10 @@ def test_sixteen_concurrent_read_then_write_transactions_all_commit(
         t.join()
     assert errors == []
     with Session(engine) as session:
-        final = session.scalar(select(SideEffect.version).where(SideEffect.slug == "redness"))
-        assert session.scalar(select(func.count()).select_from(SideEffect)) > 0
+        final = session.scalar(
+            select(col(SideEffect.version)).where(col(SideEffect.slug) == "redness")
+        )
+        assert session.scalars(select(func.count()).select_from(SideEffect)).one() > 0
     if is_sqlite(empty_database_url):
         # Writers are serialised on SQLite, so no increment is lost.
         assert final == 1 + 16 * 5
@@ -134,8 +136,9 @@ def test_reads_skip_begin_and_rollback_on_postgresql(engine: Engine) -> None:
     from models import Source
 
     with Session(reader(engine)) as session:
-        assert session.scalars(select(Source.slug)).first()
+        assert session.scalars(select(col(Source.slug))).first()
         driver = session.connection().connection.driver_connection
+        assert driver is not None
         if engine.dialect.name == "postgresql":
             assert driver.autocommit is True
         else:

@@ -14,6 +14,7 @@ from schemathesis.config._checks import (
     PositiveDataAcceptanceConfig,
 )
 from schemathesis.generation import GenerationMode
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import migrations
@@ -59,7 +60,7 @@ schema.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
 )
 
 
-def _prepare_database() -> tuple[str, object, object, str]:
+def _prepare_database() -> tuple[str, Engine | None, Engine, str]:
     """A database of its own, committed for real (the fuzzer writes through the admin API).
 
     Made at import: schemathesis generates its first cases while collecting, and they need the key.
@@ -89,7 +90,7 @@ class AdminKey:
 
 
 def fuzz_session(request: Request) -> Iterator[Session]:
-    engine = ENGINE if request.method in READ_METHODS else writer(ENGINE)  # type: ignore[arg-type]
+    engine = ENGINE if request.method in READ_METHODS else writer(ENGINE)
     with Session(engine) as session:
         yield session
 
@@ -99,8 +100,8 @@ def fuzz_database() -> Iterator[None]:
     app.dependency_overrides[get_session] = fuzz_session
     yield
     app.dependency_overrides.clear()
-    ENGINE.dispose()  # type: ignore[attr-defined]
-    _drop_schema(PG_ADMIN, URL)  # type: ignore[arg-type]
+    ENGINE.dispose()
+    _drop_schema(PG_ADMIN, URL)
 
 
 @schema.parametrize()
@@ -119,7 +120,7 @@ class Stateful(StatefulBase):  # type: ignore[misc,valid-type]
     what one sequence does never changes what the next one can draw (Hypothesis replays them)."""
 
     def setup(self) -> None:
-        self.connection = ENGINE.connect()  # type: ignore[attr-defined]
+        self.connection = ENGINE.connect()
         self.outer = self.connection.begin()
 
         def sequence_session() -> Iterator[Session]:

@@ -4,18 +4,18 @@ whatever the IN-list lengths, with column types applied, events fired and errors
 import pytest
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.prepared import Prepared
 from models import Citation, SideEffect
 
 CITED = (
-    select(Citation.subject_id, Citation.excerpt, Citation.about)
+    select(col(Citation.subject_id), col(Citation.excerpt), col(Citation.about))
     .where(
-        Citation.subject_type == bindparam("subject_type"),
-        Citation.subject_id.in_(bindparam("ids", expanding=True)),
+        col(Citation.subject_type) == bindparam("subject_type"),
+        col(Citation.subject_id).in_(bindparam("ids", expanding=True)),
     )
-    .order_by(Citation.subject_id, Citation.position, Citation.id)
+    .order_by(col(Citation.subject_id), col(Citation.position), col(Citation.id))
 )
 
 
@@ -23,7 +23,9 @@ def test_same_rows_as_sqlalchemy_for_every_in_list_length(session: Session) -> N
     prepared = Prepared(CITED)
     all_ids = sorted(
         session.scalars(
-            select(Citation.subject_id).where(Citation.subject_type == "procedure_side_effect")
+            select(col(Citation.subject_id)).where(
+                col(Citation.subject_type) == "procedure_side_effect"
+            )
         ).unique()
     )[:7]
     for ids in ([], all_ids[:1], all_ids[:3], all_ids[:7], all_ids[:3], all_ids[2:5]):
@@ -35,7 +37,7 @@ def test_same_rows_as_sqlalchemy_for_every_in_list_length(session: Session) -> N
 
 def test_column_types_apply(session: Session) -> None:
     """JSON columns come back decoded (text on SQLite), as through the ORM."""
-    stmt = select(SideEffect.slug, SideEffect.aliases).order_by(SideEffect.slug)
+    stmt = select(col(SideEffect.slug), col(SideEffect.aliases)).order_by(col(SideEffect.slug))
     assert Prepared(stmt).mappings(session) == [
         {"slug": slug, "aliases": aliases} for slug, aliases in session.execute(stmt).all()
     ]
@@ -50,6 +52,6 @@ def test_statements_are_seen_by_cursor_events(
 
 
 def test_driver_errors_are_sqlalchemy_errors(session: Session) -> None:
-    broken = Prepared(select(Citation.id).where(Citation.id == bindparam("id")))
+    broken = Prepared(select(col(Citation.id)).where(col(Citation.id) == bindparam("id")))
     with pytest.raises(DBAPIError):
         broken.rows(session, {"id": object()})

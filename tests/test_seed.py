@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.citations import normalise
 from api.store import DocumentError
@@ -44,9 +44,9 @@ def list_items(source: str, after: str) -> list[str]:
 
 def citations_of(session: Session, subject_type: str) -> list[tuple[int, str, str]]:
     rows = session.execute(
-        select(Citation.subject_id, Source.slug, Citation.excerpt)
-        .join(Source, Source.id == Citation.source_id)
-        .where(Citation.subject_type == subject_type)
+        select(col(Citation.subject_id), col(Source.slug), col(Citation.excerpt))
+        .join(Source, col(Source.id) == Citation.source_id)
+        .where(col(Citation.subject_type) == subject_type)
     ).all()
     return [(r.subject_id, r.slug, normalise(r.excerpt)) for r in rows]
 
@@ -149,12 +149,14 @@ class TestCompleteness:
 
 def citations_of_all(session: Session) -> list[tuple[int, str, str]]:
     rows = session.execute(
-        select(Citation.subject_id, Source.slug, Citation.excerpt).join(
-            Source, Source.id == Citation.source_id
+        select(col(Citation.subject_id), col(Source.slug), col(Citation.excerpt)).join(
+            Source, col(Source.id) == Citation.source_id
         )
     ).all()
     quotes = session.execute(
-        select(Quote.id, Source.slug, Quote.text).join(Source, Source.id == Quote.source_id)
+        select(col(Quote.id), col(Source.slug), col(Quote.text)).join(
+            Source, col(Source.id) == Quote.source_id
+        )
     ).all()
     return [(r[0], r[1], normalise(r[2])) for r in [*rows, *quotes]]
 
@@ -196,7 +198,10 @@ class TestLoader:
             load(session, data)
 
         assert any(entry["slug"] in p and "verbatim" in p for p in refused.value.problems)
-        assert session.scalar(select(Source.id).where(Source.slug == "a-new-article")) is None
+        assert (
+            session.scalar(select(col(Source.id)).where(col(Source.slug) == "a-new-article"))
+            is None
+        )
 
     def test_typographic_quotes_and_spacing_do_not_matter(self, session: Session) -> None:
         data = copy.deepcopy(DATA)
@@ -219,7 +224,7 @@ class TestLoader:
 class TestQuotes:
     def test_every_quotation_in_the_articles_is_a_quote(self, session: Session) -> None:
         """Each quotation-mark segment of the two articles that quote people is stored verbatim."""
-        stored = {normalise(t) for t in session.scalars(select(Quote.text))}
+        stored = {normalise(t) for t in session.scalars(select(col(Quote.text)))}
         segments = []
         for text in TEXTS.values():
             flat = normalise(text)

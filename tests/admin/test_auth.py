@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.main import app
 from models import ApiKey, AuditEvent
@@ -23,7 +23,11 @@ def app_routes() -> list[tuple[str, set[str]]]:
         from fastapi.routing import iter_route_contexts
     except ImportError:
         return [(r.path, getattr(r, "methods", None) or set()) for r in app.routes]  # type: ignore[attr-defined]
-    return [(c.path, set(c.methods or ())) for c in iter_route_contexts(app.routes)]
+    routes = []
+    for c in iter_route_contexts(app.routes):
+        assert c.path is not None, c  # typed optional, but every route of the app has one
+        routes.append((c.path, set(c.methods or ())))
+    return routes
 
 
 def guarded_operations() -> list[tuple[str, str]]:
@@ -79,7 +83,7 @@ class TestEveryWriteIsGuarded:
 
 class TestKeys:
     def test_only_a_hash_is_stored(self, session: Session, keys: dict[str, str]) -> None:
-        row = session.scalars(select(ApiKey).where(ApiKey.name == "editor-key")).one()
+        row = session.scalars(select(ApiKey).where(col(ApiKey.name) == "editor-key")).one()
         key = keys["editor"]
         assert key.startswith(f"skb_{row.prefix}_")
         assert key not in str(row.model_dump()) and len(row.key_hash) == 64

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.store import KINDS
 from models import Revision, Source
@@ -63,7 +63,7 @@ class TestImport:
         assert any(data["quotes"][3]["slug"] in e["msg"] for e in r.json()["errors"])
         session.expire_all()
         assert export(session) == before
-        assert session.scalar(select(Source.id).where(Source.slug == SOURCE)) is None
+        assert session.scalar(select(col(Source.id)).where(col(Source.slug) == SOURCE)) is None
 
     def test_dry_run_lists_what_it_would_refuse(self, publisher: Admin, session: Session) -> None:
         data = {"quotes": copy.deepcopy(export(session)["quotes"][:2])}

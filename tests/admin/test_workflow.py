@@ -272,4 +272,4 @@ class TestAuditLogIsAppendOnly:
             with pytest.raises(DBAPIError, match="append-only"):
                 with session.begin_nested():
                     session.execute(text(statement))
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) >= 1
+        assert session.scalars(select(func.count()).select_from(AuditEvent)).one() >= 1

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.caching import current_revision
 from models import Expert, Procedure, ProcedureSideEffect, SideEffect, Source
@@ -98,7 +98,9 @@ class TestEtagFollowsTheData:
         self, client: TestClient, session: Session
     ) -> None:
         etag = etag_of(client, SIDE_EFFECTS)
-        session.execute(update(SideEffect).where(SideEffect.slug == "redness").values(name="Rash"))
+        session.execute(
+            update(SideEffect).where(col(SideEffect.slug) == "redness").values(name="Rash")
+        )
         r = client.get(SIDE_EFFECTS, headers={"If-None-Match": etag})
         assert r.status_code == 200
         assert r.headers["etag"] != etag
@@ -107,7 +109,7 @@ class TestEtagFollowsTheData:
     def test_removing_a_link_changes_the_etag(self, client: TestClient, session: Session) -> None:
         etag = etag_of(client, SIDE_EFFECTS)
         session.execute(
-            delete(ProcedureSideEffect).where(ProcedureSideEffect.id == _redness_link(session))
+            delete(ProcedureSideEffect).where(col(ProcedureSideEffect.id) == _redness_link(session))
         )
         r = client.get(SIDE_EFFECTS, headers={"If-None-Match": etag})
         assert r.status_code == 200 and r.headers["etag"] != etag
@@ -116,17 +118,19 @@ class TestEtagFollowsTheData:
     def test_an_unrelated_edit_keeps_the_etag(self, client: TestClient, session: Session) -> None:
         etag = etag_of(client, SIDE_EFFECTS)
         before = current_revision(session)
-        session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(location="X"))
+        session.execute(
+            update(Expert).where(col(Expert.slug) == "bertha-baum").values(location="X")
+        )
         assert current_revision(session) > before
         r = client.get(SIDE_EFFECTS, headers={"If-None-Match": etag})
         assert r.status_code == 304
 
     def test_every_write_bumps_the_revision_in_its_transaction(self, session: Session) -> None:
         seen = [current_revision(session)]
-        session.execute(update(Source).where(Source.id == 1).values(publisher="x"))
+        session.execute(update(Source).where(col(Source.id) == 1).values(publisher="x"))
         seen.append(current_revision(session))
         session.execute(
-            delete(ProcedureSideEffect).where(ProcedureSideEffect.id == _redness_link(session))
+            delete(ProcedureSideEffect).where(col(ProcedureSideEffect.id) == _redness_link(session))
         )
         seen.append(current_revision(session))
         session.add(SideEffect(slug="new-one", name="New one", aliases=[]))
@@ -138,10 +142,10 @@ class TestEtagFollowsTheData:
 def _redness_link(session: Session) -> int:
     """The id of the link listing redness for scalp microneedling."""
     return session.execute(
-        select(ProcedureSideEffect.id)
-        .join(SideEffect, SideEffect.id == ProcedureSideEffect.side_effect_id)
-        .join(Procedure, Procedure.id == ProcedureSideEffect.procedure_id)
-        .where(SideEffect.slug == "redness", Procedure.slug == "scalp-microneedling")
+        select(col(ProcedureSideEffect.id))
+        .join(SideEffect, col(SideEffect.id) == ProcedureSideEffect.side_effect_id)
+        .join(Procedure, col(Procedure.id) == ProcedureSideEffect.procedure_id)
+        .where(col(SideEffect.slug) == "redness", col(Procedure.slug) == "scalp-microneedling")
     ).scalar_one()
 
 

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Expert, Ingredient, SideEffect, Step
 
@@ -81,7 +81,7 @@ class TestSearchSeesEdits:
     def test_drafts_never_appear(self, client: TestClient, session: Session) -> None:
         assert ("ingredient", "minoxidil") in found(client, "Rogaine")
         session.execute(
-            update(Ingredient).where(Ingredient.slug == "minoxidil").values(status="draft")
+            update(Ingredient).where(col(Ingredient.slug) == "minoxidil").values(status="draft")
         )
         assert ("ingredient", "minoxidil") not in found(client, "Rogaine")
         assert ("ingredient", "minoxidil") not in found(client, "minoxdil")
@@ -112,7 +112,9 @@ class TestSearchSeesEdits:
         some_types = client.get(
             "/v1/search", params={"q": "crucial role", "type": "quote,source"}
         ).json()["total"]
-        session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(status="draft"))
+        session.execute(
+            update(Expert).where(col(Expert.slug) == "bertha-baum").values(status="draft")
+        )
         assert ("quote", QUOTE) not in found(client, "crucial role")
         # Both ways of counting (every type; some types) leave the hidden quote out.
         assert client.get("/v1/search", params={"q": "crucial role"}).json()["total"] < every_type
@@ -130,7 +132,7 @@ class TestSearchSeesEdits:
         assert found(client, "glides", type="procedure") == [("procedure", pen)]
         session.execute(
             update(Step)
-            .where(Step.text.contains("glides"))  # type: ignore[attr-defined]
+            .where(col(Step.text).contains("glides"))
             .values(text="A sterile tip is fitted.")
         )
         assert found(client, "glides", type="procedure") == []
@@ -140,7 +142,9 @@ class TestSearchSeesEdits:
         self, client: TestClient, session: Session
     ) -> None:
         assert hits(client, "crucial role", type="quote")[0]["name"] == "Bertha Baum"
-        session.execute(update(Expert).where(Expert.slug == "bertha-baum").values(name="Dr. Zed"))
+        session.execute(
+            update(Expert).where(col(Expert.slug) == "bertha-baum").values(name="Dr. Zed")
+        )
         assert hits(client, "crucial role", type="quote")[0]["name"] == "Dr. Zed"
 
 

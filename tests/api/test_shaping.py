@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models import SideEffect
 
@@ -48,7 +48,7 @@ class TestInclude:
 
     def test_embedded_entities_hide_drafts(self, client: TestClient, session: Session) -> None:
         session.execute(
-            update(SideEffect).where(SideEffect.slug == "redness").values(status="draft")
+            update(SideEffect).where(col(SideEffect.slug) == "redness").values(status="draft")
         )
         body = client.get(f"/v1/procedures/{GENERAL}", params={"include": "side_effects"}).json()
         assert "redness" not in {s["slug"] for s in body["included"]["side_effects"]}

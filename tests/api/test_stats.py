@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models import Quote, SideEffect
 
@@ -38,7 +38,7 @@ class TestStats:
         one_quote = client.get(f"/v1/experts/{top['slug']}/quotes").json()["items"][0]["id"]
         session.execute(update(Quote).where(Quote.id == one_quote).values(status="draft"))
         session.execute(
-            update(SideEffect).where(SideEffect.slug == "redness").values(status="draft")
+            update(SideEffect).where(col(SideEffect.slug) == "redness").values(status="draft")
         )
         after = client.get("/v1/stats").json()
         quoted = {e["slug"]: e["quotes"] for e in after["experts"]}

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api import auth
 from api.caching import current_revision
@@ -142,7 +142,7 @@ class TestTotalsFollowEdits:
 class TestMemo:
     def test_a_count_is_filed_only_at_the_revision_it_was_made_at(self, session: Session) -> None:
         count_memo.clear()
-        stmt = select(SideEffect.slug).where(published(SideEffect))
+        stmt = select(col(SideEffect.slug)).where(published(SideEffect))
         now = current_revision(session)
         # The revision moved after the request read it: what is counted now is newer.
         assert count_total(session, stmt, now - 1) > 0
