@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, func, select
+from sqlmodel import col
 
 from api.config import settings
 from api.deps import encode_cursor
@@ -112,8 +113,8 @@ def deep_cursor(url: str) -> str:
         with engine.connect() as conn:
             total = conn.scalar(select(func.count()).select_from(SideEffect)) or 1
             slug = conn.scalar(
-                select(SideEffect.slug)  # type: ignore[call-overload]
-                .order_by(SideEffect.slug)
+                select(col(SideEffect.slug))
+                .order_by(col(SideEffect.slug))
                 .offset(total * 9 // 10)
                 .limit(1)
             )

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api import migrations
 from api.db import make_engine
@@ -176,7 +176,7 @@ def populate(engine: Engine, scale: Scale, seed: int) -> tuple[dict[str, int], s
         excerpts = [
             tuple(r)
             for r in conn.execute(
-                select(Citation.source_id, Citation.excerpt).order_by(Citation.id)  # type: ignore[call-overload]
+                select(col(Citation.source_id), col(Citation.excerpt)).order_by(col(Citation.id))
             ).all()
         ]
         start = _next_ids(conn, [Procedure, *TERM_TABLES.values()])
