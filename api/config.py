@@ -23,9 +23,9 @@ class Settings(BaseSettings):
     # HTTP caching of public reads (issue 4): Cache-Control max-age and stale-while-revalidate.
     cache_max_age: int = 60
     cache_stale_while_revalidate: int = 300
-    # Repeated public reads answered from memory while the knowledge-base revision is unchanged.
     # Hot relation reads answered without FastAPI's routing and dependency solving (api.direct).
     direct_reads: bool = True
+    # Repeated public reads answered from memory while the knowledge-base revision is unchanged.
     response_cache: bool = True
     response_cache_entries: int = 10_000
     # Keys, headers and bodies of remembered answers, per worker (RSS budget of issue 5: 150 MB).
