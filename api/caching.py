@@ -18,10 +18,10 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import settings
+from api.db import Reads
 from api.deps import SessionDep
 from api.memo import RevisionMemo
 from api.middleware import header
@@ -46,7 +46,7 @@ def cache_control() -> str:
 _REVISION = Prepared(select(kb_revision.c.revision))
 
 
-def current_revision(session: Session) -> int:
+def current_revision(session: Reads) -> int:
     """The knowledge-base revision: one indexed one-row read, in the session's transaction."""
     return int(_REVISION.scalar(session))
 
@@ -135,7 +135,7 @@ async def _not_modified(_request: Request, exc: Exception) -> Response:
     return not_modified(exc.etag)
 
 
-def revision_check(scope: Scope, session: Session) -> str | None:
+def revision_check(scope: Scope, session: Reads) -> str | None:
     """Reads the revision first (the response is at least that new), for the HTTP cache layer;
     the ETag to answer 304 with when the memo allows."""
     if not _is_public_read(scope):

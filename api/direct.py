@@ -36,8 +36,9 @@ from sqlmodel import Session
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import db
 from api.caching import conditional_get, not_modified, revision_check
-from api.db import get_session, open_session
+from api.db import ReadConnection, Reads, get_session, open_session
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _DIRECT = "__skinkb_direct__"
@@ -153,9 +154,12 @@ class DirectRoute:
 class DirectReads:
     """ASGI: answers GETs of direct routes (module docstring); the rest goes to `app`."""
 
-    def __init__(self, app: ASGIApp, enabled: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, enabled: bool = True, read_connection: ReadConnection | None = None
+    ) -> None:
         self.app = app
         self.enabled = enabled
+        self.read_connection = read_connection or db.read_connection
         # Every GET route up to the last direct one, in FastAPI's order: its literal path
         # prefix, its path pattern, and how to answer it directly (None: FastAPI answers).
         self.routes: list[tuple[str, re.Pattern[str], DirectRoute | None]] | None = None
@@ -223,15 +227,20 @@ class DirectReads:
             return None  # FastAPI runs it again and answers with its error handlers
 
     @asynccontextmanager
-    async def _session(self, request: Request) -> AsyncIterator[Session | None]:
-        """The session `get_session` gives, honouring `app.dependency_overrides` of it that
-        take nothing or the request (a test's database); None for any other override."""
+    async def _session(self, request: Request) -> AsyncIterator[Reads | None]:
+        """The worker's read connection (api.db.ReadConnection), or when it is busy the session
+        `get_session` gives; `app.dependency_overrides` of `get_session` that take nothing or
+        the request (a test's database) are honoured, and for any other override, None."""
         overrides = self.fastapi.dependency_overrides if self.fastapi else {}
         if conditional_get in overrides:
             yield None
             return
         provider = overrides.get(get_session)
         if provider is None:
+            with self.read_connection.reading() as held:
+                if held is not None:
+                    yield held
+                    return
             with open_session(request.method) as session:
                 yield session
             return

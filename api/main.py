@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import iter_route_contexts
 
+from api import db
 from api.caching import ResponseCacheMiddleware, conditional_get, install_http_caching
 from api.config import settings
 from api.direct import DirectReads
@@ -44,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     gc.unfreeze()
+    db.read_connection.close()
 
 
 app = FastAPI(

@@ -10,6 +10,9 @@ column type's result processor, as SQLAlchemy would (JSON text on SQLite, enums,
 What is kept of SQLAlchemy's execution: the session's transaction (and so the SQLite `BEGIN`
 of api.db), the `before_cursor_execute` event (statement counts and tracing see these
 statements), and its exception classes (a lost database is an `OperationalError`, answered 503).
+
+Direct reads (api.direct) run the same statements on the worker's `ReadConnection` instead of a
+session's connection: the same SQL and processing, and the same exception classes.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select, exc
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import Session
+
+from api.db import ReadConnection, Reads
 
 Processor = Callable[[Any], Any]
 MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expanded per call
@@ -50,11 +54,17 @@ class Prepared:
             found = self._compiled[dialect.name] = (compiled, converted)
         return found
 
-    def rows(self, session: Session, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        connection = session.connection()
-        compiled, converted = self._for(connection.dialect)
-        sql, args = self._bound(connection.dialect.name, compiled, params or {})
-        raw = _execute(connection, sql, args)
+    def rows(self, db: Reads, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The result rows, on the session's connection or the worker's read connection."""
+        if isinstance(db, ReadConnection):
+            compiled, converted = self._for(db.dialect)
+            sql, args = self._bound(db.dialect.name, compiled, params or {})
+            raw = db.execute(sql, args)
+        else:
+            connection = db.connection()
+            compiled, converted = self._for(connection.dialect)
+            sql, args = self._bound(connection.dialect.name, compiled, params or {})
+            raw = _execute(connection, sql, args)
         if not converted:
             return raw
         out = []
@@ -87,12 +97,12 @@ class Prepared:
             return sql, tuple(values[name] for name in order)
         return sql, values
 
-    def mappings(self, session: Session, params: dict[str, Any] | None = None) -> list[dict]:
+    def mappings(self, db: Reads, params: dict[str, Any] | None = None) -> list[dict]:
         keys = self.keys
-        return [dict(zip(keys, row, strict=True)) for row in self.rows(session, params)]
+        return [dict(zip(keys, row, strict=True)) for row in self.rows(db, params)]
 
-    def scalar(self, session: Session, params: dict[str, Any] | None = None) -> Any:
-        rows = self.rows(session, params)
+    def scalar(self, db: Reads, params: dict[str, Any] | None = None) -> Any:
+        rows = self.rows(db, params)
         return rows[0][0] if rows else None
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from api.counts import count_total
+from api.db import Reads
 from api.deps import PageParams
 from api.errors import InvalidParameter, NotFound
 from api.prepared import Prepared
@@ -124,7 +125,7 @@ def _lineage_statement() -> Prepared:
     return Prepared(stmt)
 
 
-def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
+def lineage(session: Reads, slug: str) -> list[tuple[int, str]]:
     """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
     chain: list[tuple[int, str]] = []
     while True:
@@ -148,7 +149,7 @@ def lineage(session: Session, slug: str) -> list[tuple[int, str]]:
     return chain
 
 
-def procedure_ids(session: Session, slug: str, inherited: bool) -> tuple[list[int], dict[int, str]]:
+def procedure_ids(session: Reads, slug: str, inherited: bool) -> tuple[list[int], dict[int, str]]:
     """Ids a relation query covers (the procedure, and its ancestors unless `inherited` is off)."""
     chain = lineage(session, slug)
     if not inherited:
@@ -199,7 +200,7 @@ def _listed_terms_statement(kind_name: str) -> Prepared:
 
 
 def listed_terms(
-    session: Session, kind_name: str, procedure: str, inherited: bool
+    session: Reads, kind_name: str, procedure: str, inherited: bool
 ) -> list[dict[str, Any]]:
     """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, SQLModel, col
 
 from api.citations import is_verbatim
+from api.db import Reads
 from api.prepared import Prepared
 from models import (
     Citation,
@@ -156,7 +157,7 @@ def _citations_statement() -> Prepared:
 
 
 def read_citations(
-    session: Session, subject_type: str, subject_ids: list[int]
+    session: Reads, subject_type: str, subject_ids: list[int]
 ) -> dict[int, list[dict[str, Any]]]:
     """Citations of many subjects in one statement, in their stored order."""
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in subject_ids}

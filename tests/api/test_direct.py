@@ -10,8 +10,10 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.db import ReadConnection
 from api.deps import SessionDep
 from api.direct import DirectReads, NotDirect, direct
 from api.main import app
@@ -80,6 +82,31 @@ class TestSameAnswerAsFastAPI:
                 path = f"/v1/procedures/{slug}/{relation}{query}"
                 assert served_directly(layer, path), path
                 assert answer(layer, path) == answer(layer.app, path), path
+
+    def test_on_the_workers_read_connection(self, client: TestClient, engine: Engine) -> None:
+        """Without a test's session override, direct reads run on the worker's own connection
+        (api.db.ReadConnection): the same answers, 404s still FastAPI's."""
+        layer = direct_reads()
+        paths = [f"/v1/procedures/{slug}/{r}" for slug in slugs(client) for r in RELATIONS]
+        paths.append("/v1/procedures/no-such-thing/side-effects")
+        expected = {path: answer(layer.app, path) for path in paths}
+        overrides = dict(app.dependency_overrides)
+        kept, inner = layer.read_connection, layer.app
+        layer.read_connection = ReadConnection(engine)
+        app.dependency_overrides.clear()  # FastAPI itself is not asked below
+        try:
+            for path in paths[:-1]:
+                assert served_directly(layer, path), path
+            layer.app = Sentinel()
+            for path in paths[:-1]:
+                assert answer(layer, path) == expected[path], path
+            assert answer(layer, paths[-1])[0] == 599  # handed over, the connection still fine
+            assert layer.read_connection.driver is not None
+        finally:
+            layer.app = inner
+            layer.read_connection.close()
+            layer.read_connection = kept
+            app.dependency_overrides.update(overrides)
 
     @pytest.mark.parametrize(
         "query",
