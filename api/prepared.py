@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from api.db import ReadConnection, Reads
 
 Processor = Callable[[Any], Any]
+Layout = tuple[str, Sequence[str], dict[str, list[str]], dict[str, Any]]
 MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expanded per call
 
 
@@ -36,8 +37,10 @@ class Prepared:
         # Per dialect: the compiled select, and the columns whose values need their type's
         # result processor (by position).
         self._compiled: dict[str, tuple[SQLCompiler, list[tuple[int, Processor]]]] = {}
-        # Per dialect and IN-list lengths: the expanded SQL, its parameter order and expansion.
-        self._layouts: dict[tuple[Any, ...], tuple[str, Sequence[str], dict[str, list[str]]]] = {}
+        # Per dialect and IN-list lengths: the expanded SQL, its parameter order and expansion,
+        # and the values the statement binds itself.
+        self._layouts: dict[tuple[Any, ...], Layout] = {}
+        self._expanding: dict[str, list[str]] = {}  # per dialect: the IN lists' parameters
 
     def _for(self, dialect: Dialect) -> tuple[SQLCompiler, list[tuple[int, Processor]]]:
         found = self._compiled.get(dialect.name)
@@ -52,6 +55,7 @@ class Prepared:
                 (i, p) for i, p in enumerate(processors) if p is not None
             ]
             found = self._compiled[dialect.name] = (compiled, converted)
+            self._expanding[dialect.name] = [k for k, b in compiled.binds.items() if b.expanding]
         return found
 
     def rows(self, db: Reads, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -79,22 +83,24 @@ class Prepared:
         self, dialect: str, compiled: SQLCompiler, params: dict[str, Any]
     ) -> tuple[str, Sequence[Any] | Mapping[str, Any]]:
         """The SQL and DB-API parameters for these values; IN lists expanded as SQLAlchemy
-        does (`construct_expanded_state`), once per list length."""
-        expanding = [key for key, bind in compiled.binds.items() if bind.expanding]
-        shape = (dialect, *(len(params[name]) for name in expanding))
+        does (`construct_expanded_state`), once per list length, and the statement's own values
+        (`status = 'published'`) taken once with it (`construct_params`)."""
+        shape = (dialect, *[len(params[name]) for name in self._expanding[dialect]])
         layout = self._layouts.get(shape)
         if layout is None:
             state = compiled.construct_expanded_state(params)
+            own = {k: v for k, v in compiled.construct_params(params).items() if k not in params}
             # positiontup is None only for named parameters, which need no order
-            layout = (state.statement, state.positiontup or (), dict(state.parameter_expansion))
+            order = state.positiontup or ()
+            layout = (state.statement, order, dict(state.parameter_expansion), own)
             if len(self._layouts) < MAX_LAYOUTS:
                 self._layouts[shape] = layout
-        sql, order, expansion = layout
-        values = compiled.construct_params(params)
+        sql, order, expansion, own = layout
+        values = {**own, **params}
         for name, names in expansion.items():
             values.update(zip(names, values.pop(name), strict=True))
         if compiled.positional:
-            return sql, tuple(values[name] for name in order)
+            return sql, tuple([values[name] for name in order])
         return sql, values
 
     def mappings(self, db: Reads, params: dict[str, Any] | None = None) -> list[dict]:

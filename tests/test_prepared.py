@@ -55,3 +55,22 @@ def test_driver_errors_are_sqlalchemy_errors(session: Session) -> None:
     broken = Prepared(select(col(Citation.id)).where(col(Citation.id) == bindparam("id")))
     with pytest.raises(DBAPIError):
         broken.rows(session, {"id": object()})
+
+
+def test_the_statements_own_values_stay_and_given_ones_change(session: Session) -> None:
+    """Values the statement binds itself (`status = 'published'`) are taken once per layout;
+    the caller's values are new at every call."""
+    stmt = (
+        select(col(SideEffect.slug))
+        .where(col(SideEffect.status) == "published", col(SideEffect.name) != bindparam("not"))
+        .where(col(SideEffect.slug).in_(bindparam("slugs", expanding=True)))
+        .order_by(col(SideEffect.slug))
+    )
+    slugs = sorted(session.scalars(select(col(SideEffect.slug))).all())[:4]
+    prepared = Prepared(stmt)
+    for not_named in ("", "Redness", "Infection"):
+        for some in (slugs[:2], slugs[1:3], slugs):
+            params = {"not": not_named, "slugs": some}
+            expected = [tuple(r) for r in session.execute(stmt, params).all()]
+            assert prepared.rows(session, params) == expected
+            assert expected
