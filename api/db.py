@@ -176,8 +176,16 @@ class ReadConnection:
             finally:
                 cursor.close()
         except self.dialect.loaded_dbapi.Error as error:
+            lost = self.dialect.is_disconnect(error, self.driver, None)
+            if lost:
+                self.close()  # the next read opens another
             raise exc.DBAPIError.instance(
-                sql, args, error, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+                sql,
+                args,
+                error,
+                self.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=self.dialect,
             ) from error
 
     def _open(self) -> bool:
@@ -188,15 +196,15 @@ class ReadConnection:
         engine = self._engine or get_read_engine()
         try:
             fairy = engine.raw_connection()
+            driver: Any = fairy.driver_connection
+            fairy.detach()  # ours for good: the pool neither counts it nor hands it out
+            if engine.dialect.name != "sqlite":
+                driver.rollback()  # the pool's ping may have begun a transaction
+                driver.autocommit = True
         except Exception:  # noqa: BLE001 (the database is down: Sessions answer 503 meanwhile)
             self._retry_at = time.monotonic() + self.RETRY_SECONDS
             return False
-        self.driver = fairy.driver_connection
-        fairy.detach()  # ours for good: the pool neither counts it nor hands it out
-        if engine.dialect.name != "sqlite":
-            self.driver.rollback()  # the pool's ping may have begun a transaction
-            self.driver.autocommit = True
-        self.dialect, self._thread = engine.dialect, threading.get_ident()
+        self.driver, self.dialect, self._thread = driver, engine.dialect, threading.get_ident()
         return True
 
     def close(self) -> None:
