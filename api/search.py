@@ -11,7 +11,7 @@ entity.
 import html
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
@@ -44,6 +44,12 @@ MIN_TYPO_LENGTH = 4  # shorter words have too many look-alikes to guess from
 # for "minoxdil".
 SIMILARITY = 0.45
 CANDIDATES = 3
+# SQLite ranks by bm25 with these column weights (name, aliases, body).
+_BM25 = "bm25(search_fts, 10.0, 5.0, 1.0)"
+# A first page over every type is found among the best-ranked matches (`_Sqlite.shortlisted`):
+# this many beyond the page, for hidden quotes and ties; deeper pages rank every match.
+SHORTLIST_MARGIN = 32
+SHORTLIST_MAX = 500
 # Highlight markers the database puts around matches; escaped text then gets <mark> in their place.
 OPEN, CLOSE = "\ue000", "\ue001"
 
@@ -53,6 +59,20 @@ _VISIBLE = (
     "JOIN expert x ON x.id = q.expert_id JOIN source s ON s.id = q.source_id "
     "WHERE x.status = 'published' AND s.status = 'published'))"
 )
+# Visible entries of the given types that match (SQLite).
+_MATCHED = (
+    "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
+    f"WHERE search_fts MATCH :match AND e.entity_type IN :types AND {_VISIBLE}"
+)
+
+
+class Found(NamedTuple):
+    """A ranked match as the database gives it, snippet still with OPEN and CLOSE markers."""
+
+    entity_type: str
+    slug: str
+    name: str
+    snippet: str | None
 
 
 @dataclass
@@ -132,9 +152,6 @@ class _Sqlite:
         match = joiner.join(
             "(" + " OR ".join(self._phrase(w) for w in group) + ")" for group in groups
         )
-        where = f"search_fts MATCH :match AND e.entity_type IN :types AND {_VISIBLE}"
-        params = {"match": match, "types": types}
-        base = "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid WHERE " + where
         if set(types) == set(TYPES):
             # Every type: count in the index alone, less the few hidden quotes that match,
             # instead of joining each match to its entry (at 100k entities, 19 ms -> 3 ms).
@@ -146,19 +163,85 @@ class _Sqlite:
             total = session.execute(counted, {"match": match}).scalar_one()
         else:
             total = session.execute(
-                text(f"SELECT count(*) {base}").bindparams(bindparam("types", expanding=True)),
-                params,
+                text(f"SELECT count(*) {_MATCHED}").bindparams(bindparam("types", expanding=True)),
+                {"match": match, "types": types},
             ).scalar_one()
+        if set(types) == set(TYPES) and offset + limit <= SHORTLIST_MAX:
+            page = self.shortlisted(session, match, limit, offset)
+            if page is not None:
+                return page, int(total)
+        return self.ranked(session, match, types, limit, offset), int(total)
+
+    def ranked(
+        self, session: Session, match: str, types: list[str], limit: int, offset: int
+    ) -> list[Any]:
+        """A page of every visible match of these types, joined to its entry and ranked."""
         rows = session.execute(
             text(
                 "SELECT e.entity_type, e.slug, e.name, "
                 "snippet(search_fts, -1, :open, :close, '…', 16) AS snippet "
-                f"{base} ORDER BY bm25(search_fts, 10.0, 5.0, 1.0), e.entity_type, e.slug "
-                "LIMIT :limit OFFSET :offset"
+                f"{_MATCHED} ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
             ).bindparams(bindparam("types", expanding=True)),
-            params | {"open": OPEN, "close": CLOSE, "limit": limit, "offset": offset},
+            {"match": match, "types": types, "open": OPEN, "close": CLOSE}
+            | {"limit": limit, "offset": offset},
         ).all()
-        return list(rows), int(total)
+        return list(rows)
+
+    def shortlisted(
+        self, session: Session, match: str, limit: int, offset: int
+    ) -> list[Any] | None:
+        """The same page as `ranked` over every type, from the best-ranked matches alone: bm25
+        in the index, then only those matches joined to their entries and given snippets (at
+        100k entities, "itching" matches 21k entries: 49 ms -> 24 ms). None when the shortlist
+        cannot tell the page for sure (hidden quotes or ties at its edge); `ranked` answers then.
+        """
+        wanted = offset + limit
+        size = wanted + SHORTLIST_MARGIN
+        shortlist = session.execute(
+            text(
+                f"SELECT rowid, {_BM25} AS score FROM search_fts WHERE search_fts MATCH :match "
+                "ORDER BY score LIMIT :size"
+            ),
+            {"match": match, "size": size},
+        ).all()
+        score = {r.rowid: r.score for r in shortlist}
+        visible = list(
+            session.execute(
+                text(
+                    "SELECT e.id, e.entity_type, e.slug, e.name FROM search_entry e "
+                    f"WHERE e.id IN :ids AND {_VISIBLE}"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": list(score)},
+            )
+        )
+        if len(shortlist) == size:
+            # Matches past the shortlist score no better than its last one: what scores better
+            # is all there, and ordered as the full ranking orders it.
+            edge = shortlist[-1].score
+            visible = [e for e in visible if score[e.id] < edge]
+            if len(visible) < wanted:
+                return None
+        visible.sort(key=lambda e: (score[e.id], e.entity_type, e.slug))
+        page = visible[offset:wanted]
+        snippets = self._snippets(session, match, [e.id for e in page])
+        return [Found(e.entity_type, e.slug, e.name, snippets.get(e.id)) for e in page]
+
+    @staticmethod
+    def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        picked = ", ".join(f"(:id{i})" for i in range(len(ids)))
+        rows = session.execute(
+            text(
+                f"WITH picked(id) AS (VALUES {picked}) "
+                "SELECT picked.id, snippet(search_fts, -1, :open, :close, '…', 16) AS snippet "
+                "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
+                "WHERE search_fts MATCH :match"
+            ),
+            {f"id{i}": id_ for i, id_ in enumerate(ids)}
+            | {"match": match, "open": OPEN, "close": CLOSE},
+        ).all()
+        return {r.id: r.snippet for r in rows}
 
 
 class _Postgres:

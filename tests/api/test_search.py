@@ -1,9 +1,11 @@
 """/v1/search: ranked full-text search in the database, kept in step with edits."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from api import search
 from models import Expert, Ingredient, SideEffect, Step
 
 QUOTE = "baum-scalp-health-role"
@@ -184,3 +186,50 @@ class TestSearchPaging:
         r = client.get("/v1/search", params={"q": "minoxidil", "cursor": cursor})
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+class TestShortlist:
+    """SQLite's first pages over every type come from the best-ranked matches alone; each is
+    the page the full ranking gives, or None (then the full ranking answers)."""
+
+    WORDS = ("microneedling", "hair", "minoxidil", "scalp", "infection", "role", "roller")
+    PAGES = ((1, 0), (5, 0), (20, 0), (5, 5), (3, 17), (100, 0))
+
+    def compare(self, session: Session) -> tuple[int, int]:
+        backend = search._Sqlite()
+        answered = fell_back = 0
+        for word in self.WORDS:
+            match = backend._phrase(word)
+            for limit, offset in self.PAGES:
+                expected = backend.ranked(session, match, list(search.TYPES), limit, offset)
+                got = backend.shortlisted(session, match, limit, offset)
+                if got is None:
+                    fell_back += 1
+                    continue
+                answered += 1
+                assert got == [tuple(r) for r in expected], (word, limit, offset)
+        return answered, fell_back
+
+    @pytest.mark.parametrize("margin", [0, 1, 2, 32])
+    def test_same_page_as_the_full_ranking(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch, margin: int
+    ) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("the shortlist is SQLite's")
+        monkeypatch.setattr(search, "SHORTLIST_MARGIN", margin)
+        answered, fell_back = self.compare(session)
+        assert answered > 0
+        if margin == 0:
+            assert fell_back > 0  # the last of a full shortlist may tie with what follows
+
+    def test_hidden_quotes_are_left_out_or_the_full_ranking_answers(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("the shortlist is SQLite's")
+        session.execute(
+            update(Expert).where(col(Expert.slug) == "bertha-baum").values(status="draft")
+        )
+        monkeypatch.setattr(search, "SHORTLIST_MARGIN", 1)
+        answered, _ = self.compare(session)
+        assert answered > 0
