@@ -136,7 +136,8 @@ class ReadConnection:
     `reading()` yields None when the connection is busy (a read that awaited), was opened by
     another thread, or cannot be opened; the caller then opens a Session as before. After a
     failed connect it waits RETRY_SECONDS before trying again; a read that raises leaves no
-    transaction open, and a connection whose rollback fails is dropped for a new one.
+    transaction open, and a statement the driver refuses, or a rollback that fails, drops the
+    connection for a new one at the next read.
     """
 
     RETRY_SECONDS = 1.0
@@ -161,7 +162,8 @@ class ReadConnection:
             yield self
         finally:
             try:
-                self.driver.rollback()  # ends the SQLite read; nothing to end in autocommit
+                if self.driver is not None:  # (None: dropped by `execute`)
+                    self.driver.rollback()  # ends the SQLite read; nothing to end in autocommit
             except Exception:  # noqa: BLE001 (a broken connection: the next read opens another)
                 self.close()
             self._busy = False
@@ -177,8 +179,9 @@ class ReadConnection:
                 cursor.close()
         except self.dialect.loaded_dbapi.Error as error:
             lost = self.dialect.is_disconnect(error, self.driver, None)
-            if lost:
-                self.close()  # the next read opens another
+            # Reads fail rarely; whatever the cause (a lost server, a plan PostgreSQL prepared
+            # before a migration), the next read starts on a fresh connection.
+            self.close()
             raise exc.DBAPIError.instance(
                 sql,
                 args,

@@ -5,15 +5,18 @@ rendering together: matching through the nested routers (each level re-checks it
 version), solving the dependencies (session generator, revision check, `?fields=`, query
 parameters) and wrapping the handler. A route opts out of that with `@direct` on its endpoint: an
 `async def` that takes the session, its path parameters and scalar query parameters, and returns
-a `Response` it renders itself (`api.responses.Prevalidated`).
+a `Response` it renders itself (`api.responses.Prevalidated`). What it is given as the session is
+what `api.prepared` statements run on (`api.db.Reads`): here usually the worker's
+`ReadConnection`, so it must hand the session only to those.
 
 `DirectReads`, the innermost middleware, prepares every direct route at the first request from
 the app's own routes, in the order FastAPI matches them, and answers a request itself only when:
 the first route that matches it is a direct one; each of the route's own query parameters is
 given at most once and passes the route's own pydantic field; and no parameter of another
 dependency (`?fields=`) is given. It reads the revision (`caching.revision_check`, the
-`conditional_get` dependency's logic, so 304s come as before), opens the session as
-`get_session` would (or the test's override of it) and calls the endpoint.
+`conditional_get` dependency's logic, so 304s come as before) on the worker's read connection
+(`api.db.ReadConnection`; when it is busy, a session as `get_session` opens it; a test's override
+of `get_session` wins) and calls the endpoint.
 
 Everything else goes to FastAPI, which answers as it always does, and so does a request whose
 endpoint raises (reads change nothing, so it runs again there): errors, 422s and 404s are made in
