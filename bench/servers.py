@@ -77,6 +77,7 @@ class Server:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
         self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
+        self._killing = threading.Lock()
 
     @property
     def base(self) -> str:
@@ -143,10 +144,15 @@ class Server:
         self.stop()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (SIGKILL: a crash) and wait for it to end."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(30)
+        """Signal the whole process group (SIGKILL: a crash) and wait for it to end. Safe from
+        two threads at once (the crash test's timer and its client both kill)."""
+        with self._killing:
+            if self.proc is not None and self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    pass  # it ended between the poll and the signal
+                self.proc.wait(30)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
