@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy import Connection, Dialect, Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -123,6 +123,21 @@ def open_session(method: str) -> Session:
     return Session(get_read_engine() if method in READ_METHODS else get_write_engine())
 
 
+def driver_error(
+    dialect: Dialect, sql: str, args: Any, error: Exception, lost: bool
+) -> exc.StatementError:
+    """A DB-API error as SQLAlchemy raises it from its own execution (a lost database is an
+    `OperationalError`, answered 503), for statements run on a driver's cursor directly."""
+    return exc.DBAPIError.instance(
+        sql,
+        args,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
 class ReadConnection:
     """A connection each worker keeps for direct reads (api.direct), outside the pool.
 
@@ -182,14 +197,7 @@ class ReadConnection:
             # Reads fail rarely; whatever the cause (a lost server, a plan PostgreSQL prepared
             # before a migration), the next read starts on a fresh connection.
             self.close()
-            raise exc.DBAPIError.instance(
-                sql,
-                args,
-                error,
-                self.dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=self.dialect,
-            ) from error
+            raise driver_error(self.dialect, sql, args, error, lost) from error
 
     def _open(self) -> bool:
         if self.driver is not None:

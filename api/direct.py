@@ -157,12 +157,10 @@ class DirectRoute:
 class DirectReads:
     """ASGI: answers GETs of direct routes (module docstring); the rest goes to `app`."""
 
-    def __init__(
-        self, app: ASGIApp, enabled: bool = True, read_connection: ReadConnection | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, enabled: bool = True) -> None:
         self.app = app
         self.enabled = enabled
-        self.read_connection = read_connection or db.read_connection
+        self.read_connection: ReadConnection = db.read_connection
         # Every GET route up to the last direct one, in FastAPI's order: its literal path
         # prefix, its path pattern, and how to answer it directly (None: FastAPI answers).
         self.routes: list[tuple[str, re.Pattern[str], DirectRoute | None]] | None = None

@@ -16,12 +16,13 @@ session's connection: the same SQL and processing, and the same exception classe
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select, exc
+from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from api.db import ReadConnection, Reads
+from api.db import ReadConnection, Reads, driver_error
 
 Processor = Callable[[Any], Any]
 Layout = tuple[str, Sequence[str], dict[str, list[str]], dict[str, Any]]
@@ -60,15 +61,14 @@ class Prepared:
 
     def rows(self, db: Reads, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """The result rows, on the session's connection or the worker's read connection."""
+        run: Callable[[str, Any], list[Any]]
         if isinstance(db, ReadConnection):
-            compiled, converted = self._for(db.dialect)
-            sql, args = self._bound(db.dialect.name, compiled, params or {})
-            raw = db.execute(sql, args)
+            dialect, run = db.dialect, db.execute
         else:
             connection = db.connection()
-            compiled, converted = self._for(connection.dialect)
-            sql, args = self._bound(connection.dialect.name, compiled, params or {})
-            raw = _execute(connection, sql, args)
+            dialect, run = connection.dialect, partial(_execute, connection)
+        compiled, converted = self._for(dialect)
+        raw = run(*self._bound(dialect.name, compiled, params or {}))
         if not converted:
             return raw
         out = []
@@ -125,13 +125,6 @@ def _execute(
         disconnected = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
         if disconnected:
             connection.invalidate(error)
-        raise exc.DBAPIError.instance(
-            sql,
-            args,
-            error,
-            connection.dialect.loaded_dbapi.Error,
-            connection_invalidated=disconnected,
-            dialect=connection.dialect,
-        ) from error
+        raise driver_error(connection.dialect, sql, args, error, disconnected) from error
     finally:
         cursor.close()

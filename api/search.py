@@ -66,6 +66,12 @@ _MATCHED = (
 )
 
 
+def _values_of(name: str, items: list[Any]) -> tuple[str, dict[str, Any]]:
+    """A VALUES list of bound parameters, `(:name0), (:name1), ...`, and their values."""
+    bound = {f"{name}{i}": item for i, item in enumerate(items)}
+    return ", ".join(f"(:{key})" for key in bound), bound
+
+
 class Found(NamedTuple):
     """A ranked match as the database gives it, snippet still with OPEN and CLOSE markers."""
 
@@ -117,8 +123,7 @@ class _Sqlite:
         return found is not None
 
     def similar(self, session: Session, word: str) -> list[str]:
-        grams = sorted(trigrams(word))
-        values = ", ".join(f"(:g{i})" for i in range(len(grams)))
+        values, grams = _values_of("g", sorted(trigrams(word)))
         rows = session.execute(
             text(
                 f"WITH grams(g) AS (VALUES {values}) "
@@ -128,7 +133,7 @@ class _Sqlite:
                 "AND instr('  ' || term || ' ', g) > 0 "
                 "GROUP BY term HAVING sim >= :threshold ORDER BY sim DESC, term LIMIT :k"
             ),
-            {f"g{i}": g for i, g in enumerate(grams)}
+            grams
             | {
                 "n": len(grams),
                 "shortest": len(word) - 2,
@@ -230,7 +235,7 @@ class _Sqlite:
     def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, str]:
         if not ids:
             return {}
-        picked = ", ".join(f"(:id{i})" for i in range(len(ids)))
+        picked, values = _values_of("id", ids)
         rows = session.execute(
             text(
                 f"WITH picked(id) AS (VALUES {picked}) "
@@ -238,8 +243,7 @@ class _Sqlite:
                 "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
                 "WHERE search_fts MATCH :match"
             ),
-            {f"id{i}": id_ for i, id_ in enumerate(ids)}
-            | {"match": match, "open": OPEN, "close": CLOSE},
+            values | {"match": match, "open": OPEN, "close": CLOSE},
         ).all()
         return {r.id: r.snippet for r in rows}
 
