@@ -25,6 +25,7 @@ from api.caching import memo as http_cache_memo
 from api.counts import memo as count_memo
 from api.db import get_session, is_sqlite, make_engine
 from api.main import app
+from models.side_effect import SideEffect
 from seed_data.loader import load_seed
 
 TEST_DATABASE_URL = os.environ.get("SKINKB_TEST_DATABASE_URL", "")
@@ -113,3 +114,29 @@ def count_statements(engine: Engine) -> Iterator[list[str]]:
     event.listen(engine, "before_cursor_execute", record)
     yield seen
     event.remove(engine, "before_cursor_execute", record)
+
+
+def database_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory, name: str, slug: str, title: str
+) -> Iterator[Engine]:
+    """For a module whose edits commit: a migrated database (not the seeded one) holding one
+    side effect, `slug`; disposed and dropped afterwards."""
+    url, admin = _fresh_database(tmp_path_factory.mktemp(name), name)
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        session.add(SideEffect(slug=slug, name=title))
+        session.commit()
+    yield engine
+    engine.dispose()
+    _drop_schema(admin, url)
+
+
+def rename_side_effect(engine: Engine, slug: str, name: str) -> None:
+    """An edit committed on a connection of the pool, not through a Session: as another process
+    would, as far as this process can tell."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE side_effect SET name = :name WHERE slug = :slug"),
+            {"name": name, "slug": slug},
+        )

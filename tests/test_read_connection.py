@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, exc, select, text
-from sqlmodel import Session, col
+from sqlmodel import col
 
-from api import migrations
 from api.db import ReadConnection, make_engine
 from api.prepared import Prepared
 from models.side_effect import SideEffect
-from tests.conftest import _drop_schema, _fresh_database
+from tests.conftest import database_of_its_own, rename_side_effect
 
 SLUG = "held-test"
 NAME = Prepared(select(col(SideEffect.name)).where(col(SideEffect.slug) == SLUG))
@@ -23,15 +22,7 @@ NAME = Prepared(select(col(SideEffect.name)).where(col(SideEffect.slug) == SLUG)
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    url, admin = _fresh_database(tmp_path_factory.mktemp("held"), "held")
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        session.add(SideEffect(slug=SLUG, name="Held test"))
-        session.commit()
-    yield engine
-    engine.dispose()
-    _drop_schema(admin, url)
+    yield from database_of_its_own(tmp_path_factory, "held", SLUG, "Held test")
 
 
 @pytest.fixture
@@ -39,14 +30,6 @@ def held(engine: Engine) -> Iterator[ReadConnection]:
     connection = ReadConnection(engine)
     yield connection
     connection.close()
-
-
-def rename(engine: Engine, name: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE side_effect SET name = :name WHERE slug = :slug"),
-            {"name": name, "slug": SLUG},
-        )
 
 
 def read_name(held: ReadConnection) -> str:
@@ -63,18 +46,18 @@ def in_transaction(held: ReadConnection) -> bool:
 
 
 def test_each_read_sees_what_was_committed_before_it(engine: Engine, held: ReadConnection) -> None:
-    rename(engine, "First")
+    rename_side_effect(engine, SLUG, "First")
     assert read_name(held) == "First"
-    rename(engine, "Second")
+    rename_side_effect(engine, SLUG, "Second")
     assert read_name(held) == "Second"
     assert not in_transaction(held)
 
 
 def test_one_read_is_one_snapshot_on_sqlite(engine: Engine, held: ReadConnection) -> None:
-    rename(engine, "Before")
+    rename_side_effect(engine, SLUG, "Before")
     with held.reading() as db:
         assert db is not None and NAME.scalar(db) == "Before"
-        rename(engine, "During")
+        rename_side_effect(engine, SLUG, "During")
         # SQLite: one transaction per read; PostgreSQL: autocommit, as the read engine's sessions.
         expected = "Before" if engine.dialect.name == "sqlite" else "During"
         assert NAME.scalar(db) == expected
@@ -92,7 +75,8 @@ def test_a_read_that_raises_leaves_no_transaction_open(
         assert db is not None
         Prepared(select(text("no_such_column")).select_from(SideEffect)).rows(db)
     assert held.driver is None  # a statement the driver refused: the next read starts afresh
-    rename(engine, "After the errors")  # a writer is not held up by a read left open
+    # A writer is not held up by a read left open.
+    rename_side_effect(engine, SLUG, "After the errors")
     assert read_name(held) == "After the errors"
 
 
@@ -133,7 +117,7 @@ def test_a_lost_connection_is_replaced_by_the_next_read(
         assert db is not None
         NAME.scalar(db)  # the caller (api.direct) hands the request to FastAPI
     assert held.driver is None
-    rename(engine, "After the loss")
+    rename_side_effect(engine, SLUG, "After the loss")
     assert read_name(held) == "After the loss"
 
 

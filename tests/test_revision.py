@@ -10,27 +10,17 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
-from api import migrations
 from api.db import make_engine
 from api.revision import RETRY_SECONDS, RevisionProbe
 from models.search import kb_revision
-from models.side_effect import SideEffect
-from tests.conftest import _drop_schema, _fresh_database
+from tests.conftest import database_of_its_own, rename_side_effect
 
 SLUG = "probe-test"
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    url, admin = _fresh_database(tmp_path_factory.mktemp("revision"), "revision")
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        session.add(SideEffect(slug=SLUG, name="Probe test"))
-        session.commit()
-    yield engine
-    engine.dispose()
-    _drop_schema(admin, url)
+    yield from database_of_its_own(tmp_path_factory, "revision", SLUG, "Probe test")
 
 
 @pytest.fixture
@@ -43,16 +33,6 @@ def probe(engine: Engine) -> Iterator[RevisionProbe]:
 def committed_revision(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(kb_revision.c.revision)).scalar_one())
-
-
-def edit_elsewhere(engine: Engine, name: str) -> None:
-    """An edit committed on a connection of the pool, not through a Session: as another process
-    would, as far as the probe can tell."""
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE side_effect SET name = :name WHERE slug = :slug"),
-            {"name": name, "slug": SLUG},
-        )
 
 
 def seen_soon(probe: RevisionProbe, wanted: int) -> int | None:
@@ -69,7 +49,7 @@ def seen_soon(probe: RevisionProbe, wanted: int) -> int | None:
 def test_the_revision_read_on_connect_is_the_committed_one(
     engine: Engine, probe: RevisionProbe
 ) -> None:
-    edit_elsewhere(engine, "Before the probe connects")
+    rename_side_effect(engine, SLUG, "Before the probe connects")
     assert probe.revision() == committed_revision(engine)
     assert probe.revision() == committed_revision(engine)  # and again, without a change
 
@@ -77,14 +57,14 @@ def test_the_revision_read_on_connect_is_the_committed_one(
 def test_an_edit_committed_elsewhere_is_seen(engine: Engine, probe: RevisionProbe) -> None:
     before = probe.revision()
     assert before is not None
-    edit_elsewhere(engine, "Edited elsewhere")
+    rename_side_effect(engine, SLUG, "Edited elsewhere")
     after = committed_revision(engine)
     assert after > before
     if engine.dialect.name == "sqlite":
         assert probe.revision() == after  # strictly: data_version moved
     else:
         assert seen_soon(probe, after) == after
-    edit_elsewhere(engine, "Edited twice elsewhere")
+    rename_side_effect(engine, SLUG, "Edited twice elsewhere")
     assert seen_soon(probe, committed_revision(engine)) == committed_revision(engine)
 
 
@@ -110,7 +90,7 @@ def test_notifications_of_other_schemas_are_not_ours(engine: Engine, probe: Revi
     assert before is not None
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_notify('kb_revision', 'some_other_schema 999999')"))
-    edit_elsewhere(engine, "After another schema's edit")
+    rename_side_effect(engine, SLUG, "After another schema's edit")
     after = committed_revision(engine)
     # Delivered in commit order: by the time ours is seen, the other one was read and ignored.
     assert seen_soon(probe, after) == after < 999999
@@ -132,10 +112,10 @@ def test_a_lost_connection_answers_none_then_recovers(engine: Engine, probe: Rev
     assert probe.revision() is not None
     lose_connection(engine, probe)
     assert probe.revision() is None
-    edit_elsewhere(engine, "While the probe was away")
+    rename_side_effect(engine, SLUG, "While the probe was away")
     # The next call connects again and reads the revision afresh.
     assert probe.revision() == committed_revision(engine)
-    edit_elsewhere(engine, "After the probe came back")
+    rename_side_effect(engine, SLUG, "After the probe came back")
     assert seen_soon(probe, committed_revision(engine)) == committed_revision(engine)
 
 
