@@ -15,6 +15,7 @@ from api.errors import install_error_handlers
 from api.middleware import (
     BodySizeLimitMiddleware,
     RateLimitMiddleware,
+    RefuseNulMiddleware,
     RequestContextMiddleware,
     TrustedHostMiddleware,
 )
@@ -67,6 +68,7 @@ app.add_middleware(DirectReads, enabled=settings.direct_reads)
 install_http_caching(app)
 app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
+app.add_middleware(RefuseNulMiddleware)
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(ResponseCacheMiddleware, enabled=settings.response_cache)
 app.add_middleware(

@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from api.config import settings
 from api.errors import PROBLEM_JSON
@@ -66,10 +67,12 @@ async def send_problem(
     title: str,
     detail: str,
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
-    body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    ).encode()
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        problem["errors"] = errors
+    body = json.dumps(problem).encode()
     await send(
         {
             "type": "http.response.start",
@@ -230,6 +233,95 @@ class BodySizeLimitMiddleware:
                     "Content Too Large",
                     f"Request bodies are limited to {self.max_bytes} bytes.",
                 )
+
+
+_NUL = "\x00"
+# JSON can carry NUL only as the escape \u0000: one not itself escaped (an even run of
+# backslashes before it).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _nul_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where in a parsed JSON document a text (a key or a value) holds NUL, if anywhere."""
+    if isinstance(value, str):
+        return loc if _NUL in value else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        if isinstance(key, str) and _NUL in key:
+            return (*loc, key)
+        found = _nul_at(item, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
+class RefuseNulMiddleware:
+    """No text the service takes may hold the NUL character (U+0000).
+
+    PostgreSQL's text cannot store it (the driver raises) while SQLite would store it, and no
+    entry, slug, search or filter needs it. So a path holding it answers 404 (it names nothing),
+    and a query parameter or a JSON body text holding it 422 naming where, before any handler,
+    the database or the audit log sees it: both databases answer alike and nothing is half done.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _NUL in scope["path"]:
+            await send_problem(send, 404, "Not Found", "No path holds the NUL character (%00).")
+            return
+        query: bytes = scope["query_string"]
+        if b"%00" in query or b"\x00" in query:
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if _NUL in name or _NUL in value:
+                    await self._refuse(send, ("query", name))
+                    return
+        if scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        messages = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(m.get("body", b"") for m in messages)
+        if _NUL_ESCAPE.search(body):
+            try:
+                loc = _nul_at(json.loads(body))
+            except ValueError:
+                loc = None
+            await self._refuse(send, ("body", *(loc or ())))
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+    @staticmethod
+    async def _refuse(send: Send, loc: tuple[str | int, ...]) -> None:
+        if loc[0] == "query":
+            where = f"query parameter {loc[1]!r}"
+        elif len(loc) > 1:
+            where = f"body's {'.'.join(map(str, loc[1:]))}"
+        else:
+            where = "body"
+        detail = f"The {where} holds the NUL character (U+0000), which no text here may hold."
+        error = {"loc": list(loc), "msg": detail, "type": "string_nul"}
+        await send_problem(send, 422, "Unprocessable Content", detail, errors=[error])
 
 
 class TokenBuckets:

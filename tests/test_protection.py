@@ -2,18 +2,25 @@
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session
 
 from api.main import app
 from api.middleware import (
     BodySizeLimitMiddleware,
     JsonFormatter,
     RateLimitMiddleware,
+    RefuseNulMiddleware,
     TrustedHostMiddleware,
 )
+from models.audit import AuditEvent
+
+PROBLEM = "application/problem+json"
 
 
 async def echo_app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -119,6 +126,58 @@ class TestTrustedHosts:
         assert client.get("http://a.example.net/").status_code == 200
         r = client.get("http://evil.test/")
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+
+
+_GETS = [
+    (path, op.get("parameters", []))
+    for path, ops in app.openapi()["paths"].items()
+    for method, op in ops.items()
+    if method == "get"
+]
+
+
+def _filled(path: str, value: str) -> str:
+    return re.sub(r"\{[^}]+\}", value, path)
+
+
+class TestNul:
+    """PostgreSQL cannot store NUL (U+0000); it is refused at the edge, on both databases alike."""
+
+    @pytest.mark.parametrize("path", [p for p, params in _GETS if "{" in p], ids=lambda p: p)
+    def test_a_path_holding_nul_names_nothing(
+        self, client: TestClient, session: Session, path: str
+    ) -> None:
+        audited = session.scalar(select(func.count()).select_from(AuditEvent))
+        r = client.get(_filled(path, "a%00b"), headers={"Authorization": "Bearer unknown"})
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, r.text
+        # Not even a failed authentication is written down with it.
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == audited
+
+    @pytest.mark.parametrize(
+        ("path", "name"),
+        [(p, q["name"]) for p, params in _GETS for q in params if q["in"] == "query"],
+        ids=lambda v: v,
+    )
+    def test_a_query_parameter_holding_nul_is_422_naming_it(
+        self, client: TestClient, path: str, name: str
+    ) -> None:
+        r = client.get(_filled(path, "scalp-microneedling"), params={name: "x\x00"})
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+        assert r.json()["errors"] == [
+            {"loc": ["query", name], "msg": r.json()["detail"], "type": "string_nul"}
+        ]
+
+    def test_an_escape_split_over_chunks_is_still_seen(self) -> None:
+        client = TestClient(RefuseNulMiddleware(echo_app))
+        body = [b'{"name": "a\\u00', b'00"}']
+        r = client.post("/", content=iter(body), headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
+
+    def test_a_body_without_nul_reaches_the_app_whole(self) -> None:
+        client = TestClient(RefuseNulMiddleware(echo_app))
+        body = [b'{"name": "a\\\\u0000",', b' "b": 1}']  # an escaped backslash, then text
+        r = client.post("/", content=iter(body), headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.text == str(sum(map(len, body)))
 
 
 class TestServerErrors:

@@ -168,6 +168,37 @@ class TestCreate:
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["loc"] == ["body", *loc]
 
+    @pytest.mark.parametrize(
+        ("collection", "field", "value", "loc"),
+        [
+            ("sources", "title", "A test\x00article", ["title"]),
+            ("experts", "credentials", ["MD", "F\x00AAD"], ["credentials", 1]),
+            (
+                "procedures",
+                "citations",
+                [{"source": SOURCE, "excerpt": "\x00"}],
+                ["citations", 0, "excerpt"],
+            ),
+        ],
+    )
+    def test_nul_in_a_text_is_422_naming_it_and_nothing_is_written(
+        self, editor: Admin, collection: str, field: str, value: object, loc: list
+    ) -> None:
+        """PostgreSQL cannot store NUL; both databases refuse it alike, before any write."""
+        create_all(editor, upto="experts")
+        doc = {**DOCUMENTS[collection], "slug": "with-a-nul", field: value}
+        r = editor.post(f"/v1/admin/{collection}", json=doc)
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", *loc]
+        assert r.json()["errors"][0]["type"] == "string_nul"
+        assert editor.get(f"/v1/admin/{collection}/with-a-nul").status_code == 404
+
+    def test_an_escaped_backslash_before_u0000_is_text_not_nul(self, editor: Admin) -> None:
+        title = "A \\u0000 title"  # JSON text: a backslash, then the letters u0000
+        r = editor.post("/v1/admin/sources", json={**DOCUMENTS["sources"], "title": title})
+        assert r.status_code == 201, r.text
+        assert r.json()["document"]["title"] == title
+
     def test_excerpt_not_in_the_source_is_422_naming_it(self, editor: Admin) -> None:
         create_all(editor, upto="sources")
         doc = copy.deepcopy(DOCUMENTS["side-effects"])
