@@ -160,12 +160,14 @@ class _Sqlite:
         )
         every_type = set(types) == set(TYPES)
         if every_type:
-            # Every type: count in the index alone, less the few hidden quotes that match,
-            # instead of joining each match to its entry (at 100k entities, 19 ms -> 3 ms).
+            # Every type: the matches counted in the index alone, less the few hidden quotes
+            # among them (looked up by rowid), instead of joining each match to its entry or
+            # testing each against the hidden ones (at 100k entities, 19 ms -> 2.8 -> 1.3 ms).
             hidden = f"SELECT id FROM search_entry e WHERE entity_type = 'quote' AND NOT {_VISIBLE}"
             counted = text(
-                "SELECT count(*) FROM search_fts "
-                f"WHERE search_fts MATCH :match AND rowid NOT IN ({hidden})"
+                "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) - "
+                "(SELECT count(*) FROM search_fts "
+                f"WHERE search_fts MATCH :match AND rowid IN ({hidden}))"
             )
             total = session.execute(counted, {"match": match}).scalar_one()
         else:

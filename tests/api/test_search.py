@@ -118,8 +118,14 @@ class TestSearchSeesEdits:
             update(Expert).where(col(Expert.slug) == "bertha-baum").values(status="draft")
         )
         assert ("quote", QUOTE) not in found(client, "crucial role")
-        # Both ways of counting (every type; some types) leave the hidden quote out.
-        assert client.get("/v1/search", params={"q": "crucial role"}).json()["total"] < every_type
+        # Both ways of counting (every type; some types) leave the hidden quote out, and agree.
+        hidden_total = client.get("/v1/search", params={"q": "crucial role"}).json()["total"]
+        assert hidden_total < every_type
+        per_type = [
+            client.get("/v1/search", params={"q": "crucial role", "type": t}).json()["total"]
+            for t in search.TYPES
+        ]
+        assert hidden_total == sum(per_type)
         assert (
             client.get("/v1/search", params={"q": "crucial role", "type": "quote,source"}).json()[
                 "total"
