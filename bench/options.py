@@ -40,5 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run ANALYZE on the SQLite files first (planner statistics a fresh database lacks)",
     )
+    p.add_argument(
+        "--paired-rounds",
+        type=int,
+        help="rounds of back-to-back runs for the ratio targets (default 3; quick 0)",
+    )
     p.add_argument("--python-load", action="store_true", help="use the Python load generator")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results are written")

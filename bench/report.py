@@ -2,6 +2,7 @@
 
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ def table(rows: Rows) -> list[str]:
         note = r["note"]
         if r["status"] not in (200, 304):
             note = f"probe status {r['status']}; {note}".rstrip("; ")
+        if r.get("round"):
+            note = f"paired, round {r['round']}; {note}".rstrip("; ")
         lines.append(
             "| "
             + " | ".join(
@@ -88,6 +91,25 @@ def _find(rows: Rows, **match: Any) -> list[dict[str, Any]]:
     return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
 
 
+def _medians(rows: Rows, cache: str, ratio: str) -> dict[str, tuple[float, float, float]]:
+    """Per endpoint, the median, lowest and highest of a ratio over the paired rounds."""
+    found: dict[str, list[float]] = {}
+    for r in rows:
+        if r["cache"] == cache and r[ratio] is not None:
+            found.setdefault(r["endpoint"], []).append(r[ratio])
+    return {e: (statistics.median(values), min(values), max(values)) for e, values in found.items()}
+
+
+def _spread(value: tuple[float, float, float], spec: str, unit: str = "") -> str:
+    """`median (lowest–highest)`."""
+    median, low, high = value
+    return f"{median:{spec}}{unit} ({low:{spec}}–{high:{spec}}{unit})"
+
+
+def _rounds(rows: Rows) -> int:
+    return max((r.get("round", 0) for r in rows), default=0)
+
+
 def targets(rows: Rows, scales: list[str]) -> list[str]:
     """Each target of the issue against this run's figures: met, not met, or not measured."""
     out = []
@@ -99,15 +121,32 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
         out.append(f"| {name} | {mark} | {detail} |")
 
     base = {"target": "service", "database": "sqlite", "run": "standard"}
+    paired = _find(rows, target="service", database="sqlite", run="paired")
     warm = [r for r in _find(rows, cache="warm", **base) if r["ratio_to_limit"] is not None]
-    if warm:
+    single = (
+        f"lowest: {(low := min(warm, key=lambda r: r['ratio_to_limit']))['endpoint']} at "
+        f"{low['scale']}, w{low['workers']}: {low['ratio_to_limit']:.1%} against the "
+        f"relation-sized limit; best: {max(r['ratio_to_limit'] for r in warm):.1%}"
+        if warm
+        else ""
+    )
+    by_endpoint = _medians(paired, "warm", "ratio_to_limit")
+    if by_endpoint:
+        worst_endpoint = min(by_endpoint, key=lambda e: by_endpoint[e][0])
+        line(
+            "warm reads ≥ 80% of the limit (a)",
+            "met" if by_endpoint[worst_endpoint][0] >= 0.8 else "no",
+            f"paired, each endpoint against the limit at its own size, median of "
+            f"{_rounds(paired)} rounds: "
+            + ", ".join(f"{e} {_spread(v, '.0%')}" for e, v in by_endpoint.items())
+            + (f". Single runs: {single}" if single else ""),
+        )
+    elif warm:
         worst = min(warm, key=lambda r: r["ratio_to_limit"])
         line(
             "warm reads ≥ 80% of the limit (a)",
             "met" if worst["ratio_to_limit"] >= 0.8 else "no",
-            f"lowest: {worst['endpoint']} at {worst['scale']}, w{worst['workers']}: "
-            f"{worst['ratio_to_limit']:.1%}; best: "
-            f"{max(r['ratio_to_limit'] for r in warm):.1%}",
+            single,
         )
     else:
         line("warm reads ≥ 80% of the limit (a)", None, "")
@@ -116,12 +155,22 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
         for r in _find(rows, endpoint="relation", cache="cold", workers=1, **base)
         if r["ratio_to_datasette"] is not None
     ]
-    if cold:
+    singles = ", ".join(f"{r['scale']}: {r['ratio_to_datasette']:.2f}×" for r in cold)
+    cold_paired = _medians(paired, "cold", "ratio_to_datasette")
+    if "relation" in cold_paired:
+        median = cold_paired["relation"]
+        line(
+            "cold relation ≥ 4× Datasette (b)",
+            "met" if median[0] >= 4 else "no",
+            f"paired, median of {_rounds(paired)} rounds at {paired[0]['scale']}: "
+            f"{_spread(median, '.2f', '×')}" + (f". Single runs: {singles}" if singles else ""),
+        )
+    elif cold:
         worst = min(cold, key=lambda r: r["ratio_to_datasette"])
         line(
             "cold relation ≥ 4× Datasette (b)",
             "met" if worst["ratio_to_datasette"] >= 4 else "no",
-            ", ".join(f"{r['scale']}: {r['ratio_to_datasette']:.2f}×" for r in cold),
+            singles,
         )
     else:
         line("cold relation ≥ 4× Datasette (b)", None, "")

@@ -69,6 +69,7 @@ class Row:
     recovery_seconds: float | None = 0.0  # until it answered again after the run; None: never
     ratio_to_limit: float | None = None
     ratio_to_datasette: float | None = None
+    round: int = 0  # of the paired runs (run == "paired"), from 1
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -91,6 +92,7 @@ class Plan:
     use_wrk: bool
     cold_env: dict[str, str] = field(default_factory=dict)  # service settings for cold runs
     analyze: bool = False  # SQLite files with planner statistics
+    paired_rounds: int = 0  # rounds of back-to-back runs for the ratio targets (`Bench.paired`)
     notes: list[str] = field(default_factory=list)
 
 
@@ -154,6 +156,7 @@ class Bench:
         seconds: int | None = None,
         note: str = "",
         run: str = "standard",
+        round_: int = 0,
     ) -> Row:
         headers = headers or {}
         probe_path = path + ("&" if "?" in path else "?") + "cb=probe" if cold else path
@@ -211,6 +214,7 @@ class Bench:
             run=run,
             server_errors=len(server_errors),
             recovery_seconds=recovery,
+            round=round_,
         )
         self.rows.append(row)
         if self.checkpoint is not None:
@@ -253,9 +257,13 @@ class Bench:
                 run(server, False)
 
     def limit(self, body: Path, workers: int = 1) -> Server:
+        """The bare app answering the file `body`, or each `<name>.json` of the directory
+        `body` at `/<name>`."""
         port = free_port()
         argv = uvicorn_command("bench.bare_app:app", port, workers)
-        return Server("bare", argv, {"BENCH_BARE_BODY": str(body)}, port, "/")
+        variable = "BENCH_BARE_BODIES" if body.is_dir() else "BENCH_BARE_BODY"
+        ready = f"/{next(body.glob('*.json')).stem}" if body.is_dir() else "/"
+        return Server("bare", argv, {variable: str(body)}, port, ready)
 
     def datasette(self, db: Path) -> Server:
         port = free_port()
@@ -401,6 +409,7 @@ class Bench:
 
         largest = plan.scales[-1]
         path, url, links = databases[largest]
+        self.paired(largest, path, url, links)
         self.say(f"workers 2 at scale {largest}")
         with self.limit(body, workers=2) as server:
             row = self.measure(
@@ -469,6 +478,67 @@ class Bench:
             for f in d.iterdir():
                 f.unlink()
             d.rmdir()
+
+    def paired(self, scale: str, path: Path, url: str, links: int) -> None:
+        """The ratio targets measured back to back, `paired_rounds` times over.
+
+        On a shared machine the speed drifts by tens of percent within a minute, so a ratio of
+        two runs minutes apart says as much about the drift as about the servers. Here every
+        server is up at once and each ratio comes from two runs one after the other: each warm
+        endpoint against the limit serving that endpoint's own response (the same size), and the
+        cold relation against Datasette. The report takes the median of the rounds.
+        """
+        rounds = self.plan.paired_rounds
+        if not rounds:
+            return
+        seconds = max(self.plan.seconds // 2, 1)
+        self.say(f"paired: {rounds} rounds of {seconds} s runs back to back at scale {scale}")
+        bodies = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
+        relation = f"/v1/procedures/{SLUG}/side-effects"
+        ds_path = datasette_app.relation_path(path, SLUG)
+
+        def one(server: Server, target: str, endpoint: str, p: str, cold: bool, n: int) -> Row:
+            return self.measure(
+                server,
+                scale=scale,
+                links=links,
+                target=target,
+                endpoint=endpoint,
+                path=p,
+                cold=cold,
+                seconds=seconds,
+                run="paired",
+                round_=n,
+            )
+
+        try:
+            with (
+                self.service(url) as warm,
+                self.service(url, cold=True) as cold,
+                self.datasette(path) as datasette,
+            ):
+                # The 304 revalidation sends no body: no fixed JSON is "the same size".
+                endpoints = [
+                    (e, p)
+                    for e, p, headers in self.endpoints(warm, deep_cursor(url))
+                    if not headers
+                ]
+                for endpoint, p in endpoints:
+                    body = httpx.get(warm.base + p, timeout=30).content
+                    (bodies / f"{endpoint}.json").write_bytes(body)
+                with self.limit(bodies) as limit:
+                    for n in range(1, rounds + 1):
+                        for endpoint, p in endpoints:
+                            a = one(limit, "limit", endpoint, f"/{endpoint}", False, n)
+                            b = one(warm, "service", endpoint, p, False, n)
+                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+                        d = one(datasette, "datasette", "relation", ds_path, True, n)
+                        c = one(cold, "service", "relation", relation, True, n)
+                        c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
+        finally:
+            for f in bodies.iterdir():
+                f.unlink()
+            bodies.rmdir()
 
     def postgres(self, admin_url: str) -> None:
         plan = self.plan
@@ -601,6 +671,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
     )
     plan.cold_env = cold_env(args.cold_env)
     plan.analyze = bool(args.analyze)
+    plan.paired_rounds = (
+        args.paired_rounds if args.paired_rounds is not None else (0 if quick else 3)
+    )
     if plan.analyze:
         plan.notes.append("SQLite files analyzed (ANALYZE) after they were built")
     if plan.cold_env:
