@@ -124,17 +124,21 @@ class _Sqlite:
         return found is not None
 
     def similar(self, session: Session, word: str) -> list[str]:
-        values, grams = _values_of("g", sorted(trigrams(word)))
+        # One pass over the vocabulary (an fts5vocab scan reads the whole index, ~80 ms at
+        # 100k entities), each term's shared trigrams summed in one expression; joined to a
+        # VALUES list of grams instead, SQLite scanned the vocabulary once per gram (~1 s).
+        grams = sorted(trigrams(word))
+        bound = {f"g{i}": g for i, g in enumerate(grams)}
+        shared = " + ".join(f"(instr(padded, :{key}) > 0)" for key in bound)
         rows = session.execute(
             text(
-                f"WITH grams(g) AS (VALUES {values}) "
-                "SELECT term, CAST(count(*) AS REAL) / (:n + length(term) + 1 - count(*)) AS sim "
-                "FROM search_vocab, grams "
-                "WHERE length(term) BETWEEN :shortest AND :longest "
-                "AND instr('  ' || term || ' ', g) > 0 "
-                "GROUP BY term HAVING sim >= :threshold ORDER BY sim DESC, term LIMIT :k"
+                "WITH v AS MATERIALIZED (SELECT term, '  ' || term || ' ' AS padded "
+                "FROM search_vocab WHERE length(term) BETWEEN :shortest AND :longest), "
+                f"s AS (SELECT term, {shared} AS k FROM v) "
+                "SELECT term, CAST(k AS REAL) / (:n + length(term) + 1 - k) AS sim FROM s "
+                "WHERE k > 0 AND sim >= :threshold ORDER BY sim DESC, term LIMIT :k"
             ),
-            grams
+            bound
             | {
                 "n": len(grams),
                 "shortest": len(word) - 2,

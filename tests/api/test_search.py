@@ -2,7 +2,7 @@
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from api import search
@@ -239,3 +239,23 @@ class TestShortlist:
         monkeypatch.setattr(search, "SHORTLIST_MARGIN", 1)
         answered, _ = self.compare(session)
         assert answered > 0
+
+
+@pytest.mark.parametrize("word", ["minoxdil", "itchng", "scallp", "rollr", "zzzqqq"])
+def test_typo_candidates_are_the_most_similar_words(session: Session, word: str) -> None:
+    """SQLite's one-pass query picks what trigram similarity over the vocabulary picks."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the vocabulary query is SQLite's")
+    grams = search.trigrams(word)
+    scored = []
+    for (term,) in session.execute(text("SELECT term FROM search_vocab")):
+        if not len(word) - 2 <= len(term) <= len(word) + 2:
+            continue
+        shared = sum(g in f"  {term} " for g in grams)
+        similarity = shared / (len(grams) + len(term) + 1 - shared)
+        if shared and similarity >= search.SIMILARITY:
+            scored.append((-similarity, term))
+    expected = [term for _, term in sorted(scored)[: search.CANDIDATES]]
+    assert search._Sqlite().similar(session, word) == expected
+    if word != "zzzqqq":
+        assert expected  # each of these has a look-alike in the seed data
