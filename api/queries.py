@@ -428,8 +428,12 @@ def side_effects_of_ingredient(session: Session, ingredient: str) -> list[dict[s
     return out
 
 
+@cache
 def procedure_summary_select() -> Select[*tuple[Any, ...]]:
-    """Published procedures with parent slug and the overall needle length range."""
+    """Published procedures with parent slug and the overall needle length range.
+
+    Built once (about 1 ms of SQLAlchemy construction a request otherwise); selects are
+    immutable, so each caller's `.where()` makes its own copy."""
     parent = aliased(Procedure)
     lengths = (
         select(
