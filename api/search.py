@@ -10,13 +10,17 @@ entity.
 
 import html
 import re
+from array import array
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from api.caching import current_revision
 from api.errors import InvalidParameter
+from api.memo import RevisionMemo
 
 TYPES = (
     "procedure",
@@ -108,6 +112,47 @@ def highlighted(snippet: str) -> str:
     return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
 
 
+class Vocabulary:
+    """The words of SQLite's index with a trigram index over them, to pick typo candidates.
+
+    A typo's candidates are the words sharing the most trigrams with it, as pg_trgm picks them
+    on PostgreSQL: similarity = shared / (the word's trigrams + the term's + 1 - shared) over terms
+    within two letters of its length, at least SIMILARITY, best CANDIDATES first (ties by term).
+    Scanning fts5vocab for that costs a read of the whole index per typo (~150 ms at 100k
+    entities); this keeps the words per revision (api.memo): about 30k words and 270k postings
+    at that scale, a few MB, answering in a few ms.
+    """
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.postings: dict[str, array[int]] = {}
+        for i, term in enumerate(terms):
+            for gram in trigrams(term):
+                found = self.postings.get(gram)
+                if found is None:
+                    found = self.postings[gram] = array("i")
+                found.append(i)
+
+    def similar(self, word: str) -> list[str]:
+        grams = trigrams(word)
+        shared: Counter[int] = Counter()
+        for gram in grams:
+            shared.update(self.postings.get(gram, ()))
+        shortest, longest = len(word) - 2, len(word) + 2
+        scored = []
+        for i, k in shared.items():
+            term = self.terms[i]
+            if shortest <= len(term) <= longest:
+                similarity = k / (len(grams) + len(term) + 1 - k)
+                if similarity >= SIMILARITY:
+                    scored.append((-similarity, term))
+        scored.sort()
+        return [term for _, term in scored[:CANDIDATES]]
+
+
+vocabularies: RevisionMemo[str, Vocabulary] = RevisionMemo(size=4)
+
+
 class _Sqlite:
     @staticmethod
     def _phrase(word: str) -> str:
@@ -124,30 +169,16 @@ class _Sqlite:
         return found is not None
 
     def similar(self, session: Session, word: str) -> list[str]:
-        # One pass over the vocabulary (an fts5vocab scan reads the whole index, ~80 ms at
-        # 100k entities), each term's shared trigrams summed in one expression; joined to a
-        # VALUES list of grams instead, SQLite scanned the vocabulary once per gram (~1 s).
-        grams = sorted(trigrams(word))
-        bound = {f"g{i}": g for i, g in enumerate(grams)}
-        shared = " + ".join(f"(instr(padded, :{key}) > 0)" for key in bound)
-        rows = session.execute(
-            text(
-                "WITH v AS MATERIALIZED (SELECT term, '  ' || term || ' ' AS padded "
-                "FROM search_vocab WHERE length(term) BETWEEN :shortest AND :longest), "
-                f"s AS (SELECT term, {shared} AS k FROM v) "
-                "SELECT term, CAST(k AS REAL) / (:n + length(term) + 1 - k) AS sim FROM s "
-                "WHERE k > 0 AND sim >= :threshold ORDER BY sim DESC, term LIMIT :k"
-            ),
-            bound
-            | {
-                "n": len(grams),
-                "shortest": len(word) - 2,
-                "longest": len(word) + 2,
-                "threshold": SIMILARITY,
-                "k": CANDIDATES,
-            },
-        ).all()
-        return [r.term for r in rows]
+        """The indexed words most like `word`, from this revision's `Vocabulary` (made on the
+        first typo after an edit: reading fts5vocab alone takes ~80 ms at 100k entities)."""
+        key = str(session.get_bind().engine.url)
+        revision = current_revision(session)
+        vocabulary = vocabularies.get(key, revision)
+        if vocabulary is None:
+            terms = session.execute(text("SELECT term FROM search_vocab")).scalars().all()
+            vocabulary = Vocabulary(list(terms))
+            vocabularies.put(key, revision, vocabulary)
+        return vocabulary.similar(word)
 
     def hits(
         self,

@@ -25,6 +25,7 @@ from api.caching import memo as http_cache_memo
 from api.counts import memo as count_memo
 from api.db import get_session, is_sqlite, make_engine
 from api.main import app
+from api.search import vocabularies as search_vocabularies
 from models.side_effect import SideEffect
 from seed_data.loader import load_seed
 
@@ -82,6 +83,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test."""
+    # Each test's writes roll back, so a revision number can recur with other content: nothing
+    # remembered per revision may carry over.
+    http_cache_memo.clear()
+    count_memo.clear()
+    search_vocabularies.clear()
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
@@ -93,9 +99,6 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    # Each test's writes roll back, so a revision number can recur with other content.
-    http_cache_memo.clear()
-    count_memo.clear()
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c

@@ -20,8 +20,10 @@ from sqlmodel import Session
 from api import migrations
 from api.auth import create_key
 from api.caching import memo as http_cache_memo
+from api.counts import memo as count_memo
 from api.db import READ_METHODS, get_session, make_engine, writer
 from api.main import app
+from api.search import vocabularies as search_vocabularies
 from models.api_key import KeyRole
 from seed_data.loader import load_seed
 from tests.conftest import _drop_schema, _fresh_database
@@ -112,6 +114,13 @@ def test_every_operation(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
+def forget_revisions() -> None:
+    """Each sequence's writes roll back, so a revision number can recur with other content."""
+    http_cache_memo.clear()
+    count_memo.clear()
+    search_vocabularies.clear()
+
+
 StatefulBase = schema.as_state_machine()
 
 
@@ -128,13 +137,13 @@ class Stateful(StatefulBase):  # type: ignore[misc,valid-type]
                 yield session
 
         app.dependency_overrides[get_session] = sequence_session
-        http_cache_memo.clear()
+        forget_revisions()
 
     def teardown(self) -> None:
         self.outer.rollback()
         self.connection.close()
         app.dependency_overrides[get_session] = fuzz_session
-        http_cache_memo.clear()
+        forget_revisions()
 
     def validate_response(self, response, case, additional_checks=(), **kwargs):  # type: ignore[no-untyped-def]
         CASES.append(f"stateful {case.operation.label}")

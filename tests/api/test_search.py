@@ -259,3 +259,27 @@ def test_typo_candidates_are_the_most_similar_words(session: Session, word: str)
     assert search._Sqlite().similar(session, word) == expected
     if word != "zzzqqq":
         assert expected  # each of these has a look-alike in the seed data
+
+
+class TestVocabulary:
+    """SQLite's typo candidates come from the index's words kept per revision."""
+
+    def test_read_once_per_revision_and_again_after_an_edit(
+        self, client: TestClient, session: Session, count_statements: list[str]
+    ) -> None:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("the vocabulary is SQLite's")
+
+        def vocabulary_reads() -> int:
+            return sum("search_vocab" in s for s in count_statements)
+
+        assert found(client, "minoxdil")[0] == ("ingredient", "minoxidil")
+        assert found(client, "itchng")[0] == ("side_effect", "itching")
+        assert vocabulary_reads() == 1
+        assert found(client, "zylofrenia") == []
+        itching = session.exec(select(SideEffect).where(SideEffect.slug == "itching")).one()
+        itching.name = "Zylophrenia"
+        session.flush()
+        # The edit moved the revision: the new word is a candidate at once.
+        assert ("side_effect", "itching") in found(client, "zylofrenia")
+        assert vocabulary_reads() == 2
