@@ -116,8 +116,9 @@ class Vocabulary:
     """The words of SQLite's index with a trigram index over them, to pick typo candidates.
 
     A typo's candidates are the words sharing the most trigrams with it, as pg_trgm picks them
-    on PostgreSQL: similarity = shared / (the word's trigrams + the term's + 1 - shared) over terms
-    within two letters of its length, at least SIMILARITY, best CANDIDATES first (ties by term).
+    on PostgreSQL: similarity = shared / (the word's trigrams + the term's length + 1 - shared)
+    over terms within two letters of its length, at least SIMILARITY, best CANDIDATES first
+    (ties by term).
     Scanning fts5vocab for that costs a read of the whole index per typo (~150 ms at 100k
     entities); this keeps the words per revision (api.memo): about 30k words and 270k postings
     at that scale, a few MB, answering in a few ms.

@@ -38,6 +38,7 @@ from models import ProcedureCondition, ProcedureContraindication, ProcedureIngre
 from models import ProcedureSideEffect as PSE
 
 SLUG = "at-home-derma-roller"  # a seed variant: its relation rows include inherited ones
+RELATION = f"/v1/procedures/{SLUG}/side-effects"
 SEARCH_QUERY = "itching"
 GROWTH = ("relation", "deep-page")  # the endpoints whose p99 the growth target compares
 # The relations embedded in the detail page, as ?include= spells them (the first one accepted).
@@ -273,9 +274,8 @@ class Bench:
     # --- what the service offers today -------------------------------------------------
 
     def endpoints(self, server: Server, cursor: str) -> list[tuple[str, str, dict[str, str]]]:
-        relation = f"/v1/procedures/{SLUG}/side-effects"
         out: list[tuple[str, str, dict[str, str]]] = [
-            ("relation", relation, {}),
+            ("relation", RELATION, {}),
             ("list", "/v1/procedures?limit=20", {}),
             ("deep-page", f"/v1/side-effects?limit=20&cursor={cursor}", {}),
         ]
@@ -306,9 +306,9 @@ class Bench:
             self.skip("no /v1/search yet (issue 4): search not measured")
         else:
             out.append(("search", f"/v1/search?q={SEARCH_QUERY}", {}))
-        etag = httpx.get(server.base + relation, timeout=30).headers.get("etag")
+        etag = httpx.get(server.base + RELATION, timeout=30).headers.get("etag")
         if etag:
-            out.append(("revalidate-304", relation, {"If-None-Match": etag}))
+            out.append(("revalidate-304", RELATION, {"If-None-Match": etag}))
         else:
             self.skip(
                 "no ETag on the relation response yet (issue 4): 304 revalidation not measured"
@@ -342,7 +342,7 @@ class Bench:
         limit_rps: dict[int, float] = {}
         first_path, first_url, first_links = databases[plan.scales[0]]
         with self.service(first_url) as server:
-            body.write_bytes(httpx.get(server.base + f"/v1/procedures/{SLUG}/side-effects").content)
+            body.write_bytes(httpx.get(server.base + RELATION).content)
         self.say(f"limit (a): bare Starlette, fixed JSON of {body.stat().st_size} bytes")
         with self.limit(body) as server:
             row = self.measure(
@@ -384,7 +384,7 @@ class Bench:
                 ds_rows: int = ds_rows,
                 cursor: str = cursor,
             ) -> None:
-                items = httpx.get(server.base + f"/v1/procedures/{SLUG}/side-effects").json()
+                items = httpx.get(server.base + RELATION).json()
                 if items.get("total") != ds_rows:
                     self.skip(
                         f"scale {name}: Datasette returned {ds_rows} rows, the service "
@@ -423,7 +423,6 @@ class Bench:
                 workers=2,
             )
             limit_rps[2] = row.result.rps
-        relation = f"/v1/procedures/{SLUG}/side-effects"
 
         def two_workers(server: Server, cold: bool) -> None:
             self.measure(
@@ -432,7 +431,7 @@ class Bench:
                 links=links,
                 target="service",
                 endpoint="relation",
-                path=relation,
+                path=RELATION,
                 cold=cold,
                 workers=2,
             )
@@ -464,7 +463,7 @@ class Bench:
                 links=links,
                 target="service",
                 endpoint="relation",
-                path=relation,
+                path=RELATION,
                 cold=True,
                 connections=plan.collapse_connections,
                 seconds=plan.collapse_seconds,
@@ -494,7 +493,6 @@ class Bench:
         seconds = max(self.plan.seconds // 2, 1)
         self.say(f"paired: {rounds} rounds of {seconds} s runs back to back at scale {scale}")
         bodies = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
-        relation = f"/v1/procedures/{SLUG}/side-effects"
         ds_path = datasette_app.relation_path(path, SLUG)
 
         def one(server: Server, target: str, endpoint: str, p: str, cold: bool, n: int) -> Row:
@@ -533,7 +531,7 @@ class Bench:
                             b = one(warm, "service", endpoint, p, False, n)
                             b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
                         d = one(datasette, "datasette", "relation", ds_path, True, n)
-                        c = one(cold, "service", "relation", relation, True, n)
+                        c = one(cold, "service", "relation", RELATION, True, n)
                         c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
         finally:
             for f in bodies.iterdir():
@@ -553,7 +551,6 @@ class Bench:
         self.say(
             f"PostgreSQL, scale {plan.postgres_scale} ({links} links, built in {info.seconds} s)"
         )
-        relation = f"/v1/procedures/{SLUG}/side-effects"
 
         def on_postgres(server: Server, cold: bool) -> None:
             self.measure(
@@ -562,7 +559,7 @@ class Bench:
                 links=links,
                 target="service",
                 endpoint="relation",
-                path=relation,
+                path=RELATION,
                 cold=cold,
                 database="postgresql",
             )
@@ -576,7 +573,7 @@ class Bench:
                 links=links,
                 target="service",
                 endpoint="relation",
-                path=relation,
+                path=RELATION,
                 cold=True,
                 database="postgresql",
                 connections=plan.collapse_connections,

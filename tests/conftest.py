@@ -80,14 +80,18 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test."""
-    # Each test's writes roll back, so a revision number can recur with other content: nothing
-    # remembered per revision may carry over.
+def forget_revisions() -> None:
+    """Empties everything remembered per revision. Writes that are rolled back (each test's,
+    each of the fuzzer's sequences) let a revision number recur with other content."""
     http_cache_memo.clear()
     count_memo.clear()
     search_vocabularies.clear()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    forget_revisions()
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint")

@@ -19,14 +19,11 @@ from sqlmodel import Session
 
 from api import migrations
 from api.auth import create_key
-from api.caching import memo as http_cache_memo
-from api.counts import memo as count_memo
 from api.db import READ_METHODS, get_session, make_engine, writer
 from api.main import app
-from api.search import vocabularies as search_vocabularies
 from models.api_key import KeyRole
 from seed_data.loader import load_seed
-from tests.conftest import _drop_schema, _fresh_database
+from tests.conftest import _drop_schema, _fresh_database, forget_revisions
 
 SEED = 20261122
 EXAMPLES_PER_OPERATION = 25
@@ -112,13 +109,6 @@ def fuzz_database() -> Iterator[None]:
 def test_every_operation(case: schemathesis.Case) -> None:
     CASES.append(case.operation.label)
     case.call_and_validate()
-
-
-def forget_revisions() -> None:
-    """Each sequence's writes roll back, so a revision number can recur with other content."""
-    http_cache_memo.clear()
-    count_memo.clear()
-    search_vocabularies.clear()
 
 
 StatefulBase = schema.as_state_machine()
