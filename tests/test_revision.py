@@ -3,15 +3,19 @@ reads on connect, edits committed elsewhere and in this process, and a lost conn
 
 It runs on a migrated database of its own (every edit here commits), not the seeded one."""
 
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
 from api.db import make_engine
-from api.revision import RETRY_SECONDS, RevisionProbe
+from api.revision import RETRY_SECONDS, RevisionProbe, SQLiteWatch
 from models.search import kb_revision
 from tests.conftest import database_of_its_own, rename_side_effect
 
@@ -81,6 +85,55 @@ def test_a_commit_of_this_process_is_seen_on_the_next_call(
         session.commit()
     # No waiting on either database: the commit made the probe read the table again.
     assert probe.revision() == committed_revision(engine) > before
+
+
+def commit_in_another_process(database: str, name: str) -> None:
+    """A rename committed by a plain sqlite3 connection of another process."""
+    script = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "c.execute('UPDATE side_effect SET name = ? WHERE slug = ?', (sys.argv[2], sys.argv[3])); "
+        "c.commit()"
+    )
+    subprocess.run([sys.executable, "-c", script, database, name, SLUG], check=True)
+
+
+def test_sqlite_a_look_asks_nothing_until_a_commit_moves_the_wal_index(
+    engine: Engine, probe: RevisionProbe
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the WAL index is SQLite's")
+    before = probe.revision()
+    assert before is not None
+    asked: list[str] = []
+    probe._watch.connection.set_trace_callback(asked.append)  # type: ignore[union-attr]
+    for _ in range(100):
+        assert probe.revision() == before
+    assert asked == []  # no statement, no lock: the header was as last seen
+    commit_in_another_process(str(engine.url.database), "Renamed by another process")
+    after = committed_revision(engine)
+    assert after > before
+    assert probe.revision() == after  # strictly, on the very next call
+    assert asked == ["PRAGMA data_version", "SELECT revision FROM kb_revision"]
+
+
+def test_sqlite_without_a_wal_the_pragma_alone_answers(tmp_path: Path) -> None:
+    """A database in another journal mode has no WAL index: every look asks the pragma."""
+    path = str(tmp_path / "rollback-journal.db")
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=DELETE")
+        setup.execute("CREATE TABLE kb_revision (id INTEGER PRIMARY KEY, revision BIGINT)")
+        setup.execute("INSERT INTO kb_revision VALUES (1, 3)")
+    watch = SQLiteWatch(sqlite3.connect(path, isolation_level=None))
+    other = sqlite3.connect(path)
+    try:
+        assert watch._shm is None
+        assert watch.revision() == 3
+        with other:
+            other.execute("UPDATE kb_revision SET revision = 4")
+        assert watch.revision() == 4
+    finally:
+        other.close()
+        watch.close()
 
 
 def test_notifications_of_other_schemas_are_not_ours(engine: Engine, probe: RevisionProbe) -> None:
