@@ -5,7 +5,7 @@ Public reads see only published rows; every query here filters on that in one pl
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -313,47 +313,64 @@ def quote_select(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
     )
 
 
+@cache
+def _quote_tags_statement() -> Prepared:
+    """Built once: the published procedures each of the quotes `ids` is tagged with."""
+    return Prepared(
+        select(col(QuoteProcedure.quote_id), col(Procedure.id), col(Procedure.slug))
+        .join(Procedure, col(Procedure.id) == QuoteProcedure.procedure_id)
+        .where(
+            col(QuoteProcedure.quote_id).in_(bindparam("ids", expanding=True)),
+            published(Procedure),
+        )
+        .order_by(col(Procedure.slug))
+    )
+
+
 def with_tags(
-    session: Session,
+    session: Reads,
     rows: Sequence[Any],
     chain: list[int] | None = None,
     slug_of: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Quote rows with their procedure tags and citation (the quote itself) in one more statement.
+    """Quote rows (of `quote_select`, as rows or dicts) with their procedure tags and citation
+    (the quote itself) in one more statement.
 
     Given a procedure `chain` (nearest first), marks quotes reached through an ancestor.
     """
-    ids = [r.id for r in rows]
-    tags: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
-    if ids:
-        tagged = session.execute(
-            select(col(QuoteProcedure.quote_id), col(Procedure.id), col(Procedure.slug))
-            .join(Procedure, col(Procedure.id) == QuoteProcedure.procedure_id)
-            .where(col(QuoteProcedure.quote_id).in_(ids), published(Procedure))
-            .order_by(col(Procedure.slug))
-        ).all()
-        for quote_id, procedure_id, procedure_slug in tagged:
+    items = [dict(r) if isinstance(r, dict) else dict(r._mapping) for r in rows]
+    tags: dict[int, list[tuple[int, str]]] = {item["id"]: [] for item in items}
+    if tags:
+        for quote_id, procedure_id, procedure_slug in _quote_tags_statement().rows(
+            session, {"ids": list(tags)}
+        ):
             tags[quote_id].append((procedure_id, procedure_slug))
-    out = []
-    for r in rows:
-        item = dict(r._mapping)
-        item["procedures"] = [slug for _, slug in tags[r.id]]
-        item["citations"] = [{"source": r.source, "excerpt": r.text}]
+    for item in items:
+        tagged = tags[item["id"]]
+        item["procedures"] = [slug for _, slug in tagged]
+        item["citations"] = [{"source": item["source"], "excerpt": item["text"]}]
         if chain is not None and slug_of is not None:
-            nearest = min(chain.index(pid) for pid, _ in tags[r.id] if pid in chain)
+            nearest = min(chain.index(pid) for pid, _ in tagged if pid in chain)
             item["inherited_from"] = slug_of[chain[nearest]] if nearest else None
-        out.append(item)
     if chain is not None:
-        out.sort(key=lambda q: q["inherited_from"] is not None)
-    return out
+        items.sort(key=lambda q: q["inherited_from"] is not None)
+    return items
 
 
-def quotes_on(session: Session, procedure: str, inherited: bool) -> list[dict[str, Any]]:
+@cache
+def _quotes_on_statement() -> Prepared:
+    """Built once: published quotes tagged with any of the procedures `ids`."""
+    tagged = select(col(QuoteProcedure.quote_id)).where(
+        col(QuoteProcedure.procedure_id).in_(bindparam("ids", expanding=True))
+    )
+    return Prepared(quote_select(col(Quote.id).in_(tagged)).order_by(col(Quote.id)))
+
+
+def quotes_on(session: Reads, procedure: str, inherited: bool) -> list[dict[str, Any]]:
     """Quotes tagged with a procedure (and its ancestors): three statements."""
     ids, slug_of = procedure_ids(session, procedure, inherited)
-    tagged = select(col(QuoteProcedure.quote_id)).where(col(QuoteProcedure.procedure_id).in_(ids))
-    rows = session.execute(quote_select(col(Quote.id).in_(tagged)).order_by(col(Quote.id))).all()
-    return with_tags(session, list(rows), ids, slug_of)
+    rows = _quotes_on_statement().mappings(session, {"ids": ids})
+    return with_tags(session, rows, ids, slug_of)
 
 
 def term_page(
@@ -468,39 +485,61 @@ def procedure_summary_select() -> Select[*tuple[Any, ...]]:
     )
 
 
-def procedure_detail(session: Session, slug: str) -> dict[str, Any]:
-    """A procedure with lineage, variants, needle lengths, steps and citations."""
-    row = session.execute(procedure_summary_select().where(col(Procedure.slug) == slug)).first()
-    if row is None:
-        raise NotFound(f"No procedure with slug {slug!r}.")
-    out = dict(row._mapping)
-    procedure_id = out.pop("id")
-    out["lineage"] = [s for _, s in lineage(session, slug)[1:]]
-    out["variants"] = list(
-        session.scalars(
+class _DetailStatements(NamedTuple):
+    procedure: Prepared  # by slug
+    variants: Prepared  # the rest by the procedure's id
+    needle_lengths: Prepared
+    steps: Prepared
+
+
+@cache
+def _detail_statements() -> _DetailStatements:
+    """Built once: what `procedure_detail` reads besides lineage and citations."""
+    of_procedure = bindparam("id")
+    return _DetailStatements(
+        procedure=Prepared(
+            procedure_summary_select().where(col(Procedure.slug) == bindparam("slug"))
+        ),
+        variants=Prepared(
             select(col(Procedure.slug))
-            .where(col(Procedure.parent_id) == procedure_id, published(Procedure))
+            .where(col(Procedure.parent_id) == of_procedure, published(Procedure))
             .order_by(col(Procedure.slug))
-        )
+        ),
+        needle_lengths=Prepared(
+            select(col(NeedleLength.id), col(NeedleLength.min_mm), col(NeedleLength.max_mm))
+            .where(col(NeedleLength.procedure_id) == of_procedure, published(NeedleLength))
+            .order_by(col(NeedleLength.id))
+        ),
+        steps=Prepared(
+            select(col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
+            .where(col(Step.procedure_id) == of_procedure, published(Step))
+            .order_by(col(Step.position))
+        ),
     )
-    lengths = session.execute(
-        select(col(NeedleLength.id), col(NeedleLength.min_mm), col(NeedleLength.max_mm))
-        .where(col(NeedleLength.procedure_id) == procedure_id, published(NeedleLength))
-        .order_by(col(NeedleLength.id))
-    ).all()
-    steps = session.execute(
-        select(col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
-        .where(col(Step.procedure_id) == procedure_id, published(Step))
-        .order_by(col(Step.position))
-    ).all()
-    length_cites = read_citations(session, "needle_length", [r.id for r in lengths])
-    step_cites = read_citations(session, "step", [r.id for r in steps])
+
+
+def procedure_detail(session: Reads, slug: str) -> dict[str, Any]:
+    """A procedure with lineage, variants, needle lengths, steps and citations."""
+    statements = _detail_statements()
+    found = statements.procedure.mappings(session, {"slug": slug})
+    if not found:
+        raise NotFound(f"No procedure with slug {slug!r}.")
+    out = found[0]
+    procedure_id = out.pop("id")
+    of_procedure = {"id": procedure_id}
+    out["lineage"] = [s for _, s in lineage(session, slug)[1:]]
+    out["variants"] = [r[0] for r in statements.variants.rows(session, of_procedure)]
+    lengths = statements.needle_lengths.rows(session, of_procedure)
+    steps = statements.steps.rows(session, of_procedure)
+    length_cites = read_citations(session, "needle_length", [r[0] for r in lengths])
+    step_cites = read_citations(session, "step", [r[0] for r in steps])
     out["needle_lengths"] = [
-        {"min_mm": r.min_mm, "max_mm": r.max_mm, "citations": length_cites[r.id]} for r in lengths
+        {"min_mm": min_mm, "max_mm": max_mm, "citations": length_cites[id_]}
+        for id_, min_mm, max_mm in lengths
     ]
     out["steps"] = [
-        {"kind": r.kind, "position": r.position, "text": r.text, "citations": step_cites[r.id]}
-        for r in steps
+        {"kind": kind, "position": position, "text": text, "citations": step_cites[id_]}
+        for id_, kind, position, text in steps
     ]
     out["citations"] = read_citations(session, "procedure", [procedure_id])[procedure_id]
     return out
