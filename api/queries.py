@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Select,
@@ -495,7 +496,7 @@ class _DetailStatements(NamedTuple):
 @cache
 def _detail_statements() -> _DetailStatements:
     """Built once: what `procedure_detail` reads besides lineage and citations."""
-    of_procedure = bindparam("id")
+    of_procedure: BindParameter[int] = bindparam("id")
     return _DetailStatements(
         procedure=Prepared(
             procedure_summary_select().where(col(Procedure.slug) == bindparam("slug"))
