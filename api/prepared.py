@@ -16,11 +16,12 @@ session's connection: the same SQL and processing, and the same exception classe
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.type_api import TypeEngine
 
 from api.db import ReadConnection, Reads, driver_error
 
@@ -48,10 +49,7 @@ class Prepared:
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
-            processors = [
-                c.type.dialect_impl(dialect).result_processor(dialect, None)
-                for c in self.statement.selected_columns
-            ]
+            processors = [_processor(c.type, dialect) for c in self.statement.selected_columns]
             converted: list[tuple[int, Processor]] = [
                 (i, p) for i, p in enumerate(processors) if p is not None
             ]
@@ -61,14 +59,8 @@ class Prepared:
 
     def rows(self, db: Reads, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """The result rows, on the session's connection or the worker's read connection."""
-        run: Callable[[str, Any], list[Any]]
-        if isinstance(db, ReadConnection):
-            dialect, run = db.dialect, db.execute
-        else:
-            connection = db.connection()
-            dialect, run = connection.dialect, partial(_execute, connection)
-        compiled, converted = self._for(dialect)
-        raw = run(*self._bound(dialect.name, compiled, params or {}))
+        compiled, converted = self._for(_dialect(db))
+        raw = self._run(db, compiled, params)
         if not converted:
             return raw
         out = []
@@ -78,6 +70,13 @@ class Prepared:
                 values[i] = process(values[i])
             out.append(tuple(values))
         return out
+
+    def _run(self, db: Reads, compiled: SQLCompiler, params: dict[str, Any] | None) -> list[Any]:
+        """The unprocessed rows."""
+        sql, args = self._bound(compiled.dialect.name, compiled, params or {})
+        if isinstance(db, ReadConnection):
+            return db.execute(sql, args)
+        return _execute(db.connection(), sql, args)
 
     def _bound(
         self, dialect: str, compiled: SQLCompiler, params: dict[str, Any]
@@ -104,12 +103,35 @@ class Prepared:
         return sql, values
 
     def mappings(self, db: Reads, params: dict[str, Any] | None = None) -> list[dict]:
+        """The result rows as dicts by column key (processed in place: no tuple made twice)."""
+        compiled, converted = self._for(_dialect(db))
         keys = self.keys
-        return [dict(zip(keys, row, strict=True)) for row in self.rows(db, params)]
+        out = [dict(zip(keys, row, strict=True)) for row in self._run(db, compiled, params)]
+        for i, process in converted:
+            key = keys[i]
+            for item in out:
+                item[key] = process(item[key])
+        return out
 
     def scalar(self, db: Reads, params: dict[str, Any] | None = None) -> Any:
         rows = self.rows(db, params)
         return rows[0][0] if rows else None
+
+
+def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """What SQLAlchemy would run on each value of a column of this type.
+
+    psycopg's numeric types pick theirs by the type code of the column the server returns,
+    which only a cursor tells; for a column of the type its model declares (the migrations make
+    them so) that is none: the driver gives float8 as float and numeric as Decimal already.
+    """
+    if dialect.name == "postgresql" and isinstance(type_, (sqltypes.Numeric, sqltypes.Float)):
+        return None
+    return type_.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
+
+
+def _dialect(db: Reads) -> Dialect:
+    return db.dialect if isinstance(db, ReadConnection) else db.connection().dialect
 
 
 def _execute(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -41,6 +42,7 @@ from models import (
     Status,
     Step,
 )
+from models.search import citation_list
 
 KIND = {k.name: k for k in KINDS}
 PUBLISHED = Status.published.value
@@ -177,20 +179,25 @@ def _term_columns(kind_name: str) -> list[Any]:
 
 @cache
 def _listed_terms_statement(kind_name: str) -> Prepared:
-    """Built once per kind: published terms with their published links to procedures `ids`."""
+    """Built once per kind: published terms with their published links to procedures `ids`,
+    each link's citations as the JSON array the triggers keep (`citation_list`, migration 0006)."""
     kind = KIND[kind_name]
     link = kind.links[0]
     term = kind.table
+    cited = (citation_list.c.subject_type == link.subject_type) & (
+        citation_list.c.subject_id == link.table.id  # type: ignore[attr-defined]
+    )
     return Prepared(
         select(
             term.slug,  # type: ignore[attr-defined]
             *_term_columns(kind_name),
-            link.table.id.label("link_id"),  # type: ignore[attr-defined]
             link.table.procedure_id,  # type: ignore[attr-defined]
             link.table.note,  # type: ignore[attr-defined]
             *[getattr(link.table, c) for c in link.extra],
+            citation_list.c.citations,
         )
         .join(link.table, getattr(link.table, link.owner_column) == term.id)  # type: ignore[attr-defined]
+        .outerjoin(citation_list, cited)
         .where(
             link.table.procedure_id.in_(bindparam("ids", expanding=True)),  # type: ignore[attr-defined]
             published(term),
@@ -201,26 +208,24 @@ def _listed_terms_statement(kind_name: str) -> Prepared:
 
 
 def listed_terms(
-    session: Reads, kind_name: str, procedure: str, inherited: bool
+    session: Reads, kind_name: str, procedure: str, inherited: bool, rendered: bool = False
 ) -> list[dict[str, Any]]:
     """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
 
-    Three statements whatever the number of rows: lineage, links with terms, citations.
+    Two statements whatever the number of rows: lineage, then links with terms and citations.
+    Each link's citations are a list of dicts, or with `rendered` its stored JSON as an
+    `orjson.Fragment`, for a route that renders these rows with orjson as they are.
     """
-    link = KIND[kind_name].links[0]
     ids, slug_of = procedure_ids(session, procedure, inherited)
     depth = {id_: i for i, id_ in enumerate(ids)}
     rows = _listed_terms_statement(kind_name).mappings(session, {"ids": ids})
     rows.sort(key=lambda r: depth[r["procedure_id"]])
-    cites = read_citations(session, link.subject_type, [r["link_id"] for r in rows])
-    for cited in cites.values():
-        for citation in cited:
-            citation.setdefault("about", None)  # as the public model shows it
     for item in rows:
-        link_id, procedure_id = item.pop("link_id"), item.pop("procedure_id")
+        procedure_id, citations = item.pop("procedure_id"), item.pop("citations")
         item["procedure"] = slug_of[procedure_id]
         item["inherited_from"] = None if procedure_id == ids[0] else slug_of[procedure_id]
-        item["citations"] = cites[link_id]
+        citations = citations or "[]"
+        item["citations"] = orjson.Fragment(citations) if rendered else orjson.loads(citations)
     return rows
 
 

@@ -1,7 +1,9 @@
-"""Derived state the database keeps itself: the search index and the knowledge-base revision.
+"""Derived state the database keeps itself: the search index, the knowledge-base revision and
+each cited subject's citation list.
 
-Triggers made by migration 0003 write these tables in the same transaction as every edit, so
-they live on a metadata of their own: the models' autogenerate neither creates nor drops them.
+Triggers made by migrations 0003 and 0006 write these tables in the same transaction as every
+edit, so they live on a metadata of their own: the models' autogenerate neither creates nor
+drops them.
 """
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
@@ -30,7 +32,17 @@ search_entry = Table(
     Column("body", Text, nullable=False),
 )
 
-DERIVED_PREFIXES = ("search_", "kb_revision")
+# One row per (subject_type, subject_id) with citations: all of them as the JSON array the API
+# shows (`[{"source", "excerpt", "about"}, ...]` in their stored order), rendered as orjson would.
+citation_list = Table(
+    "citation_list",
+    derived_metadata,
+    Column("subject_type", String(40), primary_key=True),
+    Column("subject_id", Integer, primary_key=True),
+    Column("citations", Text, nullable=False),
+)
+
+DERIVED_PREFIXES = ("search_", "kb_revision", "citation_list")
 
 
 def is_derived(name: str | None) -> bool:

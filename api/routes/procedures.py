@@ -88,7 +88,7 @@ async def procedure_side_effects(
     session: SessionDep, slug: str, inherited: Inherited = True
 ) -> Prevalidated:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
-    return _listed(queries.listed_terms(session, "side_effect", slug, inherited))
+    return _listed(queries.listed_terms(session, "side_effect", slug, inherited, rendered=True))
 
 
 @router.get(
@@ -104,7 +104,10 @@ async def procedure_contraindications(
     level: Annotated[Level | None, Query(description="avoid or consult.")] = None,
 ) -> Prevalidated:
     """When to avoid the procedure or consult a doctor first, inherited rows marked."""
-    return _listed(queries.listed_terms(session, "contraindication", slug, inherited), level=level)
+    return _listed(
+        queries.listed_terms(session, "contraindication", slug, inherited, rendered=True),
+        level=level,
+    )
 
 
 @router.get(
@@ -120,7 +123,9 @@ async def procedure_ingredients(
     role: Annotated[Role | None, Query(description="numbing, aftercare, ...")] = None,
 ) -> Prevalidated:
     """Ingredients used with, before or after the procedure, or to avoid, with their role."""
-    return _listed(queries.listed_terms(session, "ingredient", slug, inherited), role=role)
+    return _listed(
+        queries.listed_terms(session, "ingredient", slug, inherited, rendered=True), role=role
+    )
 
 
 @router.get(
@@ -133,7 +138,7 @@ async def procedure_conditions(
     session: SessionDep, slug: str, inherited: Inherited = True
 ) -> Prevalidated:
     """Conditions the procedure treats, as the articles say."""
-    return _listed(queries.listed_terms(session, "condition", slug, inherited))
+    return _listed(queries.listed_terms(session, "condition", slug, inherited, rendered=True))
 
 
 @router.get(
