@@ -8,6 +8,7 @@ from sqlmodel import Session, col
 
 from api.store import read_citations
 from models import Citation, Source
+from models.base import CitationPublic
 from models.search import citation_list
 
 # Every ASCII control character but NUL (which no back end stores in text), the characters JSON
@@ -31,8 +32,9 @@ def as_the_api_shows_them(session: Session) -> dict[tuple[str, int], str]:
         subjects.setdefault(kind, []).append(subject)
     out = {}
     for kind, ids in subjects.items():
-        for subject, cited in read_citations(session, kind, ids, public=True).items():
-            out[(kind, subject)] = orjson.dumps(cited).decode()
+        for subject, cited in read_citations(session, kind, ids).items():
+            shown = [CitationPublic.model_validate(c).model_dump() for c in cited]
+            out[(kind, subject)] = orjson.dumps(shown).decode()
     return out
 
 
