@@ -35,7 +35,7 @@ class Prepared:
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        self.keys = [c.key for c in statement.selected_columns]
+        self.keys = [str(c.key) for c in statement.selected_columns]
         # Per dialect: the compiled select, and the columns whose values need their type's
         # result processor (by position).
         self._compiled: dict[str, tuple[SQLCompiler, list[tuple[int, Processor]]]] = {}

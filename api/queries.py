@@ -191,10 +191,10 @@ def _listed_terms_statement(kind_name: str) -> Prepared:
         select(
             term.slug,  # type: ignore[attr-defined]
             *_term_columns(kind_name),
-            link.table.procedure_id,  # type: ignore[attr-defined]
             link.table.note,  # type: ignore[attr-defined]
             *[getattr(link.table, c) for c in link.extra],
-            citation_list.c.citations,
+            link.table.procedure_id,  # type: ignore[attr-defined]
+            citation_list.c.citations,  # (listed_terms reads these two by position)
         )
         .join(link.table, getattr(link.table, link.owner_column) == term.id)  # type: ignore[attr-defined]
         .outerjoin(citation_list, cited)
@@ -217,16 +217,21 @@ def listed_terms(
     `orjson.Fragment`, for a route that renders these rows with orjson as they are.
     """
     ids, slug_of = procedure_ids(session, procedure, inherited)
-    depth = {id_: i for i, id_ in enumerate(ids)}
-    rows = _listed_terms_statement(kind_name).mappings(session, {"ids": ids})
-    rows.sort(key=lambda r: depth[r["procedure_id"]])
-    for item in rows:
-        procedure_id, citations = item.pop("procedure_id"), item.pop("citations")
+    statement = _listed_terms_statement(kind_name)
+    shown = statement.keys[:-2]  # the row as it is shown; then its procedure and citations
+    rows = statement.rows(session, {"ids": ids})
+    if len(ids) > 1:
+        depth = {id_: i for i, id_ in enumerate(ids)}
+        rows.sort(key=lambda row: depth[row[-2]])
+    items = []
+    for row in rows:
+        item = dict(zip(shown, row, strict=False))
+        procedure_id, citations = row[-2], row[-1] or "[]"
         item["procedure"] = slug_of[procedure_id]
         item["inherited_from"] = None if procedure_id == ids[0] else slug_of[procedure_id]
-        citations = citations or "[]"
         item["citations"] = orjson.Fragment(citations) if rendered else orjson.loads(citations)
-    return rows
+        items.append(item)
+    return items
 
 
 def listings(session: Session, link: LinkKind, owner_id: int) -> list[dict[str, Any]]:
