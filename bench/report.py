@@ -313,8 +313,8 @@ def plot(path: Path, rows: Rows, connections: int = 32) -> None:
         points.sort()
         style = "--" if "(warm)" in key else "-"
         ax.plot(*zip(*points, strict=True), style, marker="o", label=key, color=colors[i % 20])
-    for r in rows:
-        if r["target"] == "limit" and r["workers"] == 1:
+    for r in rows:  # the single run's limit; the paired rounds' limits, one per size, stay out
+        if r["target"] == "limit" and r["workers"] == 1 and r["run"] == "standard":
             ax.axhline(r["result"]["p99_ms"], color="grey", linestyle=":", label="limit (a)")
     ax.set_xscale("log")
     ax.set_yscale("log")
