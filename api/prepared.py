@@ -16,6 +16,7 @@ session's connection: the same SQL and processing, and the same exception classe
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Select
@@ -59,8 +60,7 @@ class Prepared:
 
     def rows(self, db: Reads, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """The result rows, on the session's connection or the worker's read connection."""
-        compiled, converted = self._for(_dialect(db))
-        raw = self._run(db, compiled, params)
+        raw, converted = self._run(db, params)
         if not converted:
             return raw
         out = []
@@ -71,12 +71,18 @@ class Prepared:
             out.append(tuple(values))
         return out
 
-    def _run(self, db: Reads, compiled: SQLCompiler, params: dict[str, Any] | None) -> list[Any]:
-        """The unprocessed rows."""
-        sql, args = self._bound(compiled.dialect.name, compiled, params or {})
+    def _run(
+        self, db: Reads, params: dict[str, Any] | None
+    ) -> tuple[list[Any], list[tuple[int, Processor]]]:
+        """The unprocessed rows, and the columns whose values need processing."""
+        run: Callable[[str, Any], list[Any]]
         if isinstance(db, ReadConnection):
-            return db.execute(sql, args)
-        return _execute(db.connection(), sql, args)
+            dialect, run = db.dialect, db.execute
+        else:
+            connection = db.connection()  # once: a Session's costs some microseconds each time
+            dialect, run = connection.dialect, partial(_execute, connection)
+        compiled, converted = self._for(dialect)
+        return run(*self._bound(dialect.name, compiled, params or {})), converted
 
     def _bound(
         self, dialect: str, compiled: SQLCompiler, params: dict[str, Any]
@@ -104,9 +110,9 @@ class Prepared:
 
     def mappings(self, db: Reads, params: dict[str, Any] | None = None) -> list[dict]:
         """The result rows as dicts by column key (processed in place: no tuple made twice)."""
-        compiled, converted = self._for(_dialect(db))
+        raw, converted = self._run(db, params)
         keys = self.keys
-        out = [dict(zip(keys, row, strict=True)) for row in self._run(db, compiled, params)]
+        out = [dict(zip(keys, row, strict=True)) for row in raw]
         for i, process in converted:
             key = keys[i]
             for item in out:
@@ -128,10 +134,6 @@ def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
     if dialect.name == "postgresql" and isinstance(type_, (sqltypes.Numeric, sqltypes.Float)):
         return None
     return type_.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[no-any-return]
-
-
-def _dialect(db: Reads) -> Dialect:
-    return db.dialect if isinstance(db, ReadConnection) else db.connection().dialect
 
 
 def _execute(
