@@ -8,7 +8,8 @@ from sqlmodel import SQLModel
 import models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from api.config import settings
-from api.db import lock_for_setup, make_engine, writer
+from api.db.engine import make_engine, writer
+from api.db.setup import lock_for_setup
 from models.search import is_derived
 
 config = context.config

@@ -6,54 +6,52 @@ import logging
 import sys
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
-from api import migrations
 from api.config import settings
-from api.db import get_engine, get_write_engine, lock_for_setup
-from api.middleware import configure_logging
-from api.store import DocumentError
+from api.db import migrations
+from api.db.engine import get_engine, get_write_engine
+from api.db.setup import database_url, prepare_database
+from api.http.log import configure_logging
+from api.kb.documents import DocumentError
 
 log = logging.getLogger("skinkb")
+_url = database_url
 
 
-def _url() -> str:
-    return get_engine().url.render_as_string(hide_password=False)
-
-
-def prepare_database() -> None:
-    """Migrate to head, and load the seed data when the knowledge base is empty."""
-    from models import Source
+def seed_if_empty(session: Session) -> dict[str, int]:
+    """What `prepare_database` runs on an empty knowledge base: the seed data, counted."""
     from seed_data.loader import load_seed
 
-    engine = get_engine()
-    if migrations.current_revision(engine) != migrations.head_revision():
-        migrations.upgrade(_url())
-    with Session(get_write_engine()) as session:
-        lock_for_setup(session.connection())
-        if not session.scalar(select(func.count()).select_from(Source)):
-            report = load_seed(session)
-            log.info("loaded seed data: %s", {k: len(v) for k, v in report.created.items()})
+    return {k: len(v) for k, v in load_seed(session).created.items()}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.serving import HTTP_PROTOCOL
-
-    prepare_database()
+    prepare_database(seed_if_empty)
     uvicorn.run(
         "api.main:app",
         host=args.host,
         port=args.port,
         workers=args.workers,
         loop=args.loop,
-        http=HTTP_PROTOCOL,
+        http=_http_protocol(),
         access_log=args.access_log,
         log_config=None,  # keep the JSON lines of configure_logging
     )
     return 0
+
+
+def _http_protocol() -> str:
+    """The fast path's protocol, or uvicorn's own when it is off or cannot be loaded."""
+    try:
+        from api.fastpath.serving import http_protocol
+
+        return http_protocol()
+    except Exception as error:  # noqa: BLE001 (uvicorn's internals moved: serve without it)
+        log.warning("fast path fast_protocol failed, uvicorn's protocol used: %r", error)
+        return "auto"
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -81,7 +79,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from seed_data.loader import export
+    from api.kb.bulk import export
 
     with Session(get_engine()) as session:
         data = export(session)
@@ -98,14 +96,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from api import auth
     from api.errors import AppError
+    from api.kb import keys
     from models.api_key import KeyRole
 
     with Session(get_engine()) as session:
         try:
             if args.action == "create":
-                new = auth.create_key(session, args.name, KeyRole(args.role))
+                new = keys.create_key(session, args.name, KeyRole(args.role))
                 session.commit()
                 print(
                     f"Created {args.role} key {args.name!r}; it is shown this once:",
@@ -113,11 +111,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 )
                 print(new.key)
             elif args.action == "revoke":
-                auth.revoke_key(session, args.name)
+                keys.revoke_key(session, args.name)
                 session.commit()
                 print(f"Revoked {args.name!r}.", file=sys.stderr)
             else:
-                for row in auth.list_keys(session):
+                for row in keys.list_keys(session):
                     state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
                     print(f"{row.name}\t{row.role}\t{row.prefix}\t{state}")
         except AppError as exc:
@@ -129,8 +127,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     import getpass
 
-    from api import editing
     from api.errors import Unprocessable
+    from api.kb import editing
     from models import ApiKey
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")

@@ -9,9 +9,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKINKB_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./skinkb.db"
-    # The event loop of `skinkb serve`. asyncio serves connections in turn when the server is
-    # saturated; uvloop, a little faster, starves some of them for seconds (256 connections,
-    # cold reads: p99 2.2-2.6 s and timeouts past 5 s with uvloop, max 1.4-2.0 s with asyncio).
+    # The event loop of `skinkb serve`: asyncio serves connections in turn when saturated, where
+    # uvloop starved some for seconds (bench/results/NOTES.md).
     server_loop: Literal["asyncio", "uvloop", "auto"] = "asyncio"
     # Above the threadpool size (40), so a sync handler never waits on the pool.
     db_pool_size: int = 20
@@ -20,20 +19,30 @@ class Settings(BaseSettings):
     page_size_default: int = 20
     page_size_max: int = 100
     public_base_url: str = ""
-    # HTTP caching of public reads (issue 4): Cache-Control max-age and stale-while-revalidate.
+    # HTTP caching of public reads: Cache-Control max-age and stale-while-revalidate.
     cache_max_age: int = 60
     cache_stale_while_revalidate: int = 300
-    # Hot relation reads answered without FastAPI's routing and dependency solving (api.direct).
+    # The fast path (api.fastpath): every bypass at once, and each on its own.
+    fastpath: bool = True
+    # Hot relation reads answered without FastAPI's routing and dependency solving.
     direct_reads: bool = True
     # Repeated public reads answered from memory while the knowledge-base revision is unchanged.
     response_cache: bool = True
+    # Hot selects compiled once and run on the DB-API cursor instead of through the Session.
+    prepared_statements: bool = True
+    # List totals remembered per knowledge-base revision.
+    count_memo: bool = True
+    # SQLite: commits seen in the WAL-index header before asking PRAGMA data_version.
+    wal_index_probe: bool = True
+    # uvicorn's httptools protocol with TCP_NODELAY and each answer written in one send.
+    fast_protocol: bool = True
     response_cache_entries: int = 10_000
-    # Keys, headers and bodies of remembered answers, per worker (RSS budget of issue 5: 150 MB).
+    # Keys, headers and bodies of remembered answers, per worker.
     response_cache_max_bytes: int = 16 * 1_048_576
     # HMAC secret for API keys; empty: the one kept in the database (migration 0002).
     secret_key: str = ""
 
-    # Operations and protection (issue 6)
+    # Operations and protection
     docs_enabled: bool = True
     request_log: bool = True  # one JSON line per request on stdout
     trusted_hosts: list[str] = ["*"]

@@ -1,46 +1,48 @@
-"""Shared dependencies of the routes: the database session and paging parameters."""
+"""Dependencies the routes share: the request's session and revision check, paging, API keys."""
 
-import base64
-import binascii
-import json
-import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from api.config import settings
-from api.db import get_session
-from api.errors import InvalidParameter
-from models.base import SLUG_PATTERN
+from api.db.engine import open_session
+from api.errors import Forbidden, Unauthorized
+from api.fastpath.response_cache import revision_check
+from api.http.caching import NotModified
+from api.http.paging import decode_cursor, link_next, next_url
+from api.kb import audit, keys
+from api.kb.queries import Window
+from models import ApiKey
+from models.api_key import KeyRole
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; requests that may write begin as writers.
+
+    Async so that opening and closing it costs no trip through the threadpool; routes take it
+    with `scope="function"`, so its connection goes back to the pool as soon as the handler
+    returns, not after the response has been sent.
+    """
+    with open_session(request.method) as session:
+        yield session
+
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def encode_cursor(key: str, *more: str) -> str:
-    """An opaque cursor: the last slug, or (other orders) the order and the row's sort key."""
-    raw = json.dumps([key, *more], ensure_ascii=False) if more else key
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+async def conditional_get(request: Request, session: SessionDep) -> None:
+    """Every /v1 route: reads the knowledge-base revision first (what the answer is at least as
+    new as) and answers 304 without running the handler when the answer is known unchanged."""
+    etag = revision_check(request.scope, session)
+    if etag is not None:
+        raise NotModified(etag)
 
 
-def decode_cursor(cursor: str) -> list[str]:
-    """What `encode_cursor` was given; 422 naming `cursor` for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-        values = json.loads(raw) if raw.startswith("[") else [raw]
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        values = None
-    valid = (
-        isinstance(values, list)
-        and 1 <= len(values) <= 4
-        and all(isinstance(v, str) and len(v) <= 400 for v in values)
-        and (len(values) > 1 or re.fullmatch(SLUG_PATTERN, values[0]) is not None)
-    )
-    if not valid:
-        raise InvalidParameter("cursor", "cursor is not one this API handed out")
-    return values  # type: ignore[return-value]
+# --- paging ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -52,10 +54,18 @@ class PageParams:
     limit: int
     after: list[str] | None
 
-    def next_url(self, *last_key: str) -> str:
-        url = self.request.url.include_query_params(cursor=encode_cursor(*last_key))
-        base = settings.public_base_url.rstrip("/")
-        return f"{base}{url.path}?{url.query}" if base else str(url)
+    @property
+    def window(self) -> Window:
+        """The page as the domain's queries take it, at the revision the request read first."""
+        revision = getattr(self.request.state, "kb_revision", None)
+        return Window(self.limit, self.after, revision)
+
+    def answer(self, items: Any, total: int, next_key: list[str] | None) -> dict[str, Any]:
+        """The page's body; the next page's URL is also sent as a `Link` header."""
+        url = None if next_key is None else next_url(self.request.url, next_key)
+        if url is not None:
+            self.response.headers["Link"] = link_next(url)
+        return {"items": items, "total": total, "next": url}
 
 
 async def page_params(
@@ -79,3 +89,57 @@ NameSort = Annotated[
 SlugSort = Annotated[
     Literal["slug", "-slug"], Query(description="Order of the list; `-slug` reverses it.")
 ]
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+# Declares the scheme in the OpenAPI; the answers to a missing or bad key are ours (401 + audit).
+bearer = HTTPBearer(auto_error=False, description="An API key: `skinkb keys create`.")
+
+
+def _refused(session: Session, request: Request, reason: str, invalid: bool) -> Unauthorized:
+    client = request.client.host if request.client else None
+    audit.failed_authentication(session, request.method, request.url.path, client, reason)
+    return Unauthorized(f"{reason} Send `Authorization: Bearer <API key>`.", invalid_token=invalid)
+
+
+def current_key(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey:
+    """The API key the request authenticates with; 401 (and an audit entry) if none is valid."""
+    if credentials is None:
+        reason = (
+            "No API key was sent."
+            if "authorization" not in request.headers
+            else "The Authorization header is not a bearer API key."
+        )
+        raise _refused(session, request, reason, invalid=False)
+    row = keys.find_key(session, credentials.credentials.strip())
+    if row is None:
+        raise _refused(session, request, "The API key is unknown or revoked.", invalid=True)
+    request.state.key_name = row.name
+    return row
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def require_role(role: KeyRole):  # type: ignore[no-untyped-def]
+    """A dependency admitting keys of `role` or a higher one; 403 for the others."""
+
+    def check(key: CurrentKey) -> ApiKey:
+        if KeyRole(key.role).rank < role.rank:
+            raise Forbidden(
+                f"This needs the {role.value} role; the key {key.name!r} is {key.role}."
+            )
+        return key
+
+    check.__name__ = f"require_{role.value}"
+    return check
+
+
+Editor = Annotated[ApiKey, Depends(require_role(KeyRole.editor))]
+Publisher = Annotated[ApiKey, Depends(require_role(KeyRole.publisher))]
+Admin = Annotated[ApiKey, Depends(require_role(KeyRole.admin))]

@@ -1,25 +1,21 @@
-"""The FastAPI application: routers under /v1, problem+json errors."""
+"""The FastAPI application: routers under /v1, middleware from the edge inwards, problem+json."""
 
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import iter_route_contexts
 
-from api import db
-from api.caching import ResponseCacheMiddleware, conditional_get, install_http_caching
 from api.config import settings
-from api.direct import DirectReads
-from api.errors import install_error_handlers
-from api.middleware import (
-    BodySizeLimitMiddleware,
-    RateLimitMiddleware,
-    RefuseNulMiddleware,
-    RequestContextMiddleware,
-    TrustedHostMiddleware,
-)
-from api.openapi import install_openapi
+from api.deps import conditional_get, get_session
+from api.fastpath import direct, response_cache
+from api.fastpath.read_connection import read_connection
+from api.http.caching import NoStoreForAdmin, install_http_caching
+from api.http.openapi import install_openapi
+from api.http.problems import install_error_handlers
+from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
+from api.http.rate_limit import RateLimitMiddleware
+from api.http.request_context import RequestContextMiddleware
 from api.routes import (
     admin,
     conditions,
@@ -34,19 +30,18 @@ from api.routes import (
     sources,
     stats,
 )
-from api.routes.admin.http import NoStoreForAdmin
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What startup made (routes, models, schemas) lives as long as the process: frozen, a full
-    # collection no longer walks it (unfrozen, one took 150 ms under load here). FastAPI builds
-    # each included route's parameters at its first request; built now, they are frozen too.
-    list(iter_route_contexts(app.routes))
+    # collection no longer walks it. FastAPI builds each route's parameters at its first
+    # request; built now, they are frozen too.
+    direct.build_route_parameters(app)
     gc.freeze()
     yield
     gc.unfreeze()
-    db.read_connection.close()
+    read_connection.close()
 
 
 app = FastAPI(
@@ -64,13 +59,15 @@ app = FastAPI(
 install_error_handlers(app)
 install_openapi(app)
 # Innermost: inside the HTTP cache layer and CORS, which treat its answers as any other.
-app.add_middleware(DirectReads, enabled=settings.direct_reads)
-install_http_caching(app)
+app.add_middleware(
+    direct.DirectReads, session_dependency=get_session, revision_dependency=conditional_get
+)
+install_http_caching(app, remember=response_cache.remember)
 app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(RefuseNulMiddleware)
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-app.add_middleware(ResponseCacheMiddleware, enabled=settings.response_cache)
+app.add_middleware(response_cache.ResponseCacheMiddleware)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,

@@ -118,7 +118,7 @@ def crash(writes: int, kills: int, seed: int) -> bool:
         present = {row[0] for row in db.execute("SELECT slug FROM source")}
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
         revision = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    from api.migrations import head_revision
+    from api.db.migrations import head_revision
 
     lost = [slug for slug in acknowledged if slug not in present]
     summary = {

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, func, select
 from sqlmodel import col
 
 from api.config import settings
-from api.deps import encode_cursor
+from api.http.paging import encode_cursor
 from bench import datasette_app, report, synth
 from bench.load import Load, LoadResult, has_wrk, run_load
 from bench.options import DEFAULT_PG_ADMIN, add_arguments

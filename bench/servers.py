@@ -44,9 +44,9 @@ def skinkb_command() -> list[str]:
 
 def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
     """uvicorn as `skinkb serve` runs it: its event loop (SKINKB_SERVER_LOOP), its HTTP protocol
-    (httptools with TCP_NODELAY, api.serving), no access log."""
+    (httptools with TCP_NODELAY, api.fastpath.serving), no access log."""
     from api.config import settings
-    from api.serving import HTTP_PROTOCOL
+    from api.fastpath.serving import HTTP_PROTOCOL
 
     return [
         sys.executable,

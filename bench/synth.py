@@ -23,8 +23,8 @@ from sqlalchemy import Engine, Table, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
-from api import migrations
-from api.db import make_engine
+from api.db import migrations
+from api.db.engine import make_engine
 from models import (
     Citation,
     Condition,

@@ -1,162 +1,26 @@
-"""Load documents in the seed format into the database (all or nothing), and export them back.
-
-Upserts by slug: a document equal to what is stored changes nothing, so loading twice is a no-op.
-"""
+"""The curated seed data: one `<collection>.json` file per collection, loaded through the
+knowledge base's bulk loader (`api.kb.bulk`)."""
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from api.store import (
-    KINDS,
-    DocumentError,
-    Kind,
-    Refs,
-    parents_first,
-    parse_documents,
-    read_document,
-    reference_problems,
-    write_document,
-)
-from models import Procedure
+from api.kb.bulk import LoadReport, load
+from api.kb.documents import KINDS
 
 SEED_DIR = Path(__file__).resolve().parent
 
 
-@dataclass
-class LoadReport:
-    created: dict[str, list[str]] = field(default_factory=dict)
-    changed: dict[str, list[str]] = field(default_factory=dict)
-    unchanged: dict[str, int] = field(default_factory=dict)
-    refused: list[str] = field(default_factory=list)
-
-    @property
-    def is_noop(self) -> bool:
-        return not any(self.created.values()) and not any(self.changed.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "refused": self.refused,
-        }
-
-
 def read_seed_files(directory: Path = SEED_DIR) -> dict[str, list[Any]]:
-    """The documents of every `<kind>.json` file present in the directory."""
+    """The documents of every `<collection>.json` file present in the directory."""
     data = {}
     for kind in KINDS:
         path = directory / f"{kind.file}.json"
         if path.exists():
             data[kind.file] = json.loads(path.read_text(encoding="utf-8"))
     return data
-
-
-def _announce(refs: Refs, kind: Kind, docs: list[Any]) -> None:
-    """Make the batch's own slugs (and source texts) known before any of it is written."""
-    known = refs.ids.setdefault(kind.name, {})
-    for doc in docs:
-        known.setdefault(doc.slug, -1)
-        if kind.name == "source":
-            refs.source_texts[doc.slug] = doc.text
-
-
-def cycle_problems(session: Session, docs: list[Any]) -> list[str]:
-    parent_of: dict[str, str | None] = {}
-    rows = session.execute(
-        select(col(Procedure.slug), col(Procedure.parent_id), col(Procedure.id))
-    ).all()
-    slug_of = {id_: slug for slug, _, id_ in rows}
-    parent_of = {slug: slug_of.get(parent_id) for slug, parent_id, _ in rows}
-    parent_of |= {d.slug: d.parent for d in docs}
-    problems = []
-    for doc in docs:
-        seen, slug = set(), doc.slug
-        while slug is not None and slug not in seen:
-            seen.add(slug)
-            slug = parent_of.get(slug)
-        if slug is not None:
-            problems.append(f"procedures {doc.slug!r}: parent chain loops through {slug!r}")
-    return problems
-
-
-# Called for every entity written: kind, row, the document before (None if new), and after.
-OnWrite = Callable[[Kind, Any, dict[str, Any] | None, dict[str, Any]], None]
-
-
-def load(
-    session: Session,
-    data: dict[str, list[Any]],
-    *,
-    dry_run: bool = False,
-    on_write: OnWrite | None = None,
-    commit: bool = True,
-) -> LoadReport:
-    """Validate every document, then write them in one transaction; DocumentError if any is bad.
-
-    A dry run writes nothing and reports what would be created and changed, and what is refused.
-    """
-    unknown = sorted(set(data) - {k.file for k in KINDS})
-    problems = [f"unknown collection {name!r}" for name in unknown]
-    parsed: dict[str, list[Any]] = {}
-    for kind in KINDS:
-        docs, kind_problems = parse_documents(kind, data.get(kind.file, []))
-        parsed[kind.name] = parents_first(docs) if kind.name == "procedure" else docs
-        problems += kind_problems
-    refs = Refs.load(session)
-    for kind in KINDS:
-        _announce(refs, kind, parsed[kind.name])
-    refused: set[tuple[str, str]] = set()
-    for kind in KINDS:
-        for doc in parsed[kind.name]:
-            doc_problems = reference_problems(kind, doc, refs)
-            if doc_problems:
-                refused.add((kind.name, doc.slug))
-            problems += doc_problems
-    problems += cycle_problems(session, parsed["procedure"])
-    if problems and not dry_run:
-        raise DocumentError(problems)
-
-    report = LoadReport(refused=problems)
-    for kind in KINDS:
-        created: list[str] = []
-        changed: list[str] = []
-        unchanged = 0
-        for doc in parsed[kind.name]:
-            if (kind.name, doc.slug) in refused:
-                continue
-            row = session.scalars(select(kind.table).where(kind.table.slug == doc.slug)).first()  # type: ignore[attr-defined]
-            after = doc.model_dump(mode="json")
-            before = None if row is None else read_document(session, kind, row)
-            if before == after:
-                unchanged += 1
-                continue
-            (created if row is None else changed).append(doc.slug)
-            if dry_run:
-                continue
-            row = write_document(session, kind, doc, refs, row)
-            if on_write is not None:
-                on_write(kind, row, before, after)
-        report.created[kind.file], report.changed[kind.file] = created, changed
-        report.unchanged[kind.file] = unchanged
-    if commit and not dry_run:
-        session.commit()
-    return report
-
-
-def export(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Every entity as documents in the seed format, ordered by slug."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for kind in KINDS:
-        rows = session.scalars(select(kind.table).order_by(kind.table.slug)).all()  # type: ignore[attr-defined]
-        out[kind.file] = [read_document(session, kind, row) for row in rows]
-    return out
 
 
 def load_seed(session: Session, directory: Path = SEED_DIR) -> LoadReport:

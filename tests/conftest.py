@@ -20,12 +20,13 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from api import migrations
-from api.caching import memo as http_cache_memo
-from api.counts import memo as count_memo
-from api.db import get_session, is_sqlite, make_engine
+from api.db import migrations
+from api.db.engine import is_sqlite, make_engine
+from api.deps import get_session
+from api.fastpath.counts import memo as count_memo
+from api.fastpath.response_cache import memo as http_cache_memo
+from api.kb.search import vocabularies as search_vocabularies
 from api.main import app
-from api.search import vocabularies as search_vocabularies
 from models.side_effect import SideEffect
 from seed_data.loader import load_seed
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from api import queries
-from api.db import make_engine
+from api.db.engine import make_engine
+from api.kb import queries
 from bench import datasette_app, report, synth
 
 TINY = synth.Scale("tiny", 200, 1_000)

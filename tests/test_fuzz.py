@@ -17,9 +17,10 @@ from schemathesis.generation import GenerationMode
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api import migrations
-from api.auth import create_key
-from api.db import READ_METHODS, get_session, make_engine, writer
+from api.db import migrations
+from api.db.engine import READ_METHODS, make_engine, writer
+from api.deps import get_session
+from api.kb.keys import create_key
 from api.main import app
 from models.api_key import KeyRole
 from seed_data.loader import load_seed

@@ -4,12 +4,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 
-from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import Inherited, ProcedureFilter, SourceFilter
-from api.shaping import ShapedRoute
+from api.http import jsonld
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import (
+    Inherited,
+    ProcedureFilter,
+    SourceFilter,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models.base import Page
 from models.condition import ConditionPublic, ConditionSummary
 
@@ -26,14 +33,16 @@ async def list_conditions(
     inherited: Inherited = True,
     source: SourceFilter = None,
 ) -> dict:
-    return queries.term_page(
-        session,
-        "condition",
-        page,
-        procedure=procedure,
-        inherited=inherited,
-        source=source,
-        sort=sort,
+    return page.answer(
+        *queries.term_page(
+            session,
+            "condition",
+            page.window,
+            procedure=procedure,
+            inherited=inherited,
+            source=source,
+            sort=sort,
+        )
     )
 
 
@@ -48,5 +57,5 @@ async def get_condition(
     """A condition with the procedures the articles say treat it, cited."""
     detail = queries.term_detail(session, "condition", slug, "condition")
     if jsonld.wanted(request):
-        return jsonld.condition(session, request, detail)
+        return jsonld.condition(jsonld_document(session, request), detail)
     return with_included(session, "condition", ConditionPublic, detail, include)

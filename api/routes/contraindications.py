@@ -4,12 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api import queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import Inherited, ProcedureFilter, SourceFilter
-from api.shaping import ShapedRoute
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import Inherited, ProcedureFilter, SourceFilter, include_param, with_included
 from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
@@ -30,15 +29,17 @@ async def list_contraindications(
     ] = None,
 ) -> dict:
     where = () if level is None else (queries.link_attribute("contraindication", "level", level),)
-    return queries.term_page(
-        session,
-        "contraindication",
-        page,
-        procedure=procedure,
-        inherited=inherited,
-        source=source,
-        sort=sort,
-        where=where,
+    return page.answer(
+        *queries.term_page(
+            session,
+            "contraindication",
+            page.window,
+            procedure=procedure,
+            inherited=inherited,
+            source=source,
+            sort=sort,
+            where=where,
+        )
     )
 
 

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import SourceFilter
-from api.shaping import ShapedRoute
+from api.http import jsonld
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import SourceFilter, include_param, jsonld_document, with_included
 from models import Expert, Quote, QuoteProcedure, Source
 from models.base import Page
 from models.expert import ExpertPublic, ExpertSummary
@@ -61,10 +61,10 @@ async def list_experts(
             .where(col(QuoteProcedure.procedure_id).in_(ids), queries.published(Quote))
         )
         stmt = stmt.where(col(Expert.id).in_(tagged))
-    rows, total, next_url = queries.page_of(
-        session, stmt, Expert.slug, page, {"name": Expert.name}, sort
+    rows, total, next_key = queries.page_of(
+        session, stmt, Expert.slug, page.window, {"name": Expert.name}, sort
     )
-    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+    return page.answer([r._mapping for r in rows], total, next_key)
 
 
 @router.get(
@@ -87,7 +87,7 @@ async def get_expert(
         select(func.count()).where(col(Quote.expert_id) == expert.id, queries.published(Quote))
     )
     if jsonld.wanted(request):
-        return jsonld.expert(session, request, out)
+        return jsonld.expert(jsonld_document(session, request), out)
     return with_included(session, "expert", ExpertPublic, out, include)
 
 

@@ -5,9 +5,10 @@ from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from api import migrations
+from api.db import migrations
 from api.deps import SessionDep
-from api.errors import AppError, problem_responses
+from api.errors import AppError
+from api.http.problems import problem_responses
 
 router = APIRouter(tags=["health"])
 

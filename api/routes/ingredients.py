@@ -5,12 +5,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlmodel import col
 
-from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import Inherited, ProcedureFilter, SourceFilter
-from api.shaping import ShapedRoute
+from api.http import jsonld
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import (
+    Inherited,
+    ProcedureFilter,
+    SourceFilter,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models.base import Page
 from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
 
@@ -36,15 +43,17 @@ async def list_ingredients(
         where.append(queries.link_attribute("ingredient", "role", role))
     if kind is not None:
         where.append(col(Ingredient.kind) == kind)
-    return queries.term_page(
-        session,
-        "ingredient",
-        page,
-        procedure=procedure,
-        inherited=inherited,
-        source=source,
-        sort=sort,
-        where=tuple(where),
+    return page.answer(
+        *queries.term_page(
+            session,
+            "ingredient",
+            page.window,
+            procedure=procedure,
+            inherited=inherited,
+            source=source,
+            sort=sort,
+            where=tuple(where),
+        )
     )
 
 
@@ -60,5 +69,5 @@ async def get_ingredient(
     detail = queries.term_detail(session, "ingredient", slug, "ingredient")
     detail["side_effects"] = queries.side_effects_of_ingredient(session, slug)
     if jsonld.wanted(request):
-        return jsonld.ingredient(session, request, detail)
+        return jsonld.ingredient(jsonld_document(session, request), detail)
     return with_included(session, "ingredient", IngredientPublic, detail, include)

@@ -5,14 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlmodel import col
 
-from api import jsonld, queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.direct import direct
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import Inherited, SourceFilter
-from api.responses import Prevalidated
-from api.shaping import ShapedRoute
+from api.fastpath.direct import direct
+from api.http import jsonld
+from api.http.problems import problem_responses
+from api.http.responses import Prevalidated
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import Inherited, SourceFilter, include_param, jsonld_document, with_included
 from models import Procedure
 from models.base import Page
 from models.condition import ProcedureConditionPublic
@@ -49,10 +49,10 @@ async def list_procedures(
         )
     if source is not None:
         stmt = stmt.where(queries.procedures_citing(session, source))
-    rows, total, next_url = queries.page_of(
-        session, stmt, Procedure.slug, page, {"name": Procedure.name}, sort
+    rows, total, next_key = queries.page_of(
+        session, stmt, Procedure.slug, page.window, {"name": Procedure.name}, sort
     )
-    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+    return page.answer([r._mapping for r in rows], total, next_key)
 
 
 @router.get(
@@ -66,7 +66,12 @@ async def get_procedure(
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
     detail = queries.procedure_detail(session, slug)
     if jsonld.wanted(request):
-        return jsonld.procedure(session, request, detail)
+        return jsonld.procedure(
+            jsonld_document(session, request),
+            detail,
+            queries.listed_terms(session, "side_effect", slug, True),
+            queries.listed_terms(session, "contraindication", slug, True),
+        )
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import ColumnElement, String, cast, select
 from sqlmodel import col
 
-from api import jsonld, queries
 from api.deps import PageDep, SessionDep, SlugSort
-from api.embed import include_param, with_included
-from api.errors import NotFound, problem_responses
-from api.params import SourceFilter
-from api.shaping import ShapedRoute
+from api.errors import NotFound
+from api.http import jsonld
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import SourceFilter, include_param, jsonld_document, with_included
 from models import Expert, Quote, QuoteProcedure, Source
 from models.base import ID_MAX, SLUG_PATTERN, Page
 from models.quote import QuotePublic
@@ -56,8 +57,8 @@ async def list_quotes(
         # Topics are kebab-case tags stored as a JSON array; its text holds each one in quotes.
         where.append(cast(Quote.topics, String).like(f'%"{topic}"%'))
     stmt = queries.quote_select(*where)
-    rows, total, next_url = queries.page_of(session, stmt, Quote.slug, page, sort=sort)
-    return {"items": queries.with_tags(session, rows), "total": total, "next": next_url}
+    rows, total, next_key = queries.page_of(session, stmt, Quote.slug, page.window, sort=sort)
+    return page.answer(queries.with_tags(session, rows), total, next_key)
 
 
 @router.get(
@@ -76,5 +77,5 @@ async def get_quote(
         raise NotFound(f"No quote {slug_or_id!r}.")
     detail = queries.with_tags(session, rows)[0]
     if jsonld.wanted(request):
-        return jsonld.quote(session, request, detail)
+        return jsonld.quote(jsonld_document(session, request), detail)
     return with_included(session, "quote", QuotePublic, detail, include)

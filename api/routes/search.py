@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api import search
 from api.deps import PageDep, SessionDep
-from api.errors import problem_responses
-from api.shaping import ShapedRoute
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import search
 from models.base import Page
 
 _TYPES = "|".join(search.TYPES)
@@ -47,10 +47,6 @@ async def search_everything(
     """Published entities matching every word (or, if none does, any word), best first; a query
     without words finds nothing."""
     types = list(search.TYPES) if type is None else type.split(",")
-    offset = search.offset_of(page)
+    offset = search.offset_of(page.after)
     hits, total = search.search(session, q, types, page.limit, offset)
-    next_url = None
-    if offset + len(hits) < total:
-        next_url = page.next_url("search", str(offset + len(hits)))
-        page.response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return {"items": hits, "total": total, "next": next_url}
+    return page.answer(hits, total, search.next_key(offset, len(hits), total))

@@ -5,12 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import ColumnElement
 
-from api import queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.params import Inherited, ProcedureFilter, SourceFilter
-from api.shaping import ShapedRoute
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import Inherited, ProcedureFilter, SourceFilter, include_param, with_included
 from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
@@ -35,15 +34,17 @@ async def list_side_effects(
         where = (
             queries.linked_to(session, "side_effect", "ingredients", ingredient, "ingredient"),
         )
-    return queries.term_page(
-        session,
-        "side_effect",
-        page,
-        procedure=procedure,
-        inherited=inherited,
-        source=source,
-        sort=sort,
-        where=where,
+    return page.answer(
+        *queries.term_page(
+            session,
+            "side_effect",
+            page.window,
+            procedure=procedure,
+            inherited=inherited,
+            source=source,
+            sort=sort,
+            where=where,
+        )
     )
 
 

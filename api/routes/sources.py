@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api import queries
 from api.deps import NameSort, PageDep, SessionDep
-from api.embed import include_param, with_included
-from api.errors import problem_responses
-from api.shaping import ShapedRoute
+from api.http.problems import problem_responses
+from api.http.shaping import ShapedRoute
+from api.kb import queries
+from api.routes.common import include_param, with_included
 from models import Expert, Quote, Source
 from models.base import Page
 from models.source import SourcePublic, SourceSummary
@@ -41,10 +41,10 @@ async def list_sources(
         stmt = stmt.where(col(Source.id).in_(queries.sources_of_expert(expert_id)))
     if publisher is not None:
         stmt = stmt.where(col(Source.publisher) == publisher)
-    rows, total, next_url = queries.page_of(
-        session, stmt, Source.slug, page, {"name": Source.title}, sort
+    rows, total, next_key = queries.page_of(
+        session, stmt, Source.slug, page.window, {"name": Source.title}, sort
     )
-    return {"items": [r._mapping for r in rows], "total": total, "next": next_url}
+    return page.answer([r._mapping for r in rows], total, next_key)
 
 
 @router.get("/{slug}", response_model=SourcePublic, responses=problem_responses(404, 422))

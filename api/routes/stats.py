@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api import queries
 from api.deps import SessionDep
+from api.kb import queries
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from api.auth import require_role
+from api.deps import require_role
 from api.routes.admin import audit, entries, imports, keys, links
 from models.api_key import KeyRole
 

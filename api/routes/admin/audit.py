@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.auth import Admin
-from api.deps import SessionDep
-from api.errors import problem_responses
+from api.deps import Admin, SessionDep
+from api.http.problems import problem_responses
 from models import AuditEvent
 from models.audit import AuditPage
 from models.base import ID_MAX

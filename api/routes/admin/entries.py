@@ -10,11 +10,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api import editing
-from api.auth import Editor, Publisher
-from api.deps import PageDep, SessionDep
-from api.errors import problem_responses
-from api.routes.admin.http import (
+from api.deps import Editor, PageDep, Publisher, SessionDep
+from api.http.problems import problem_responses
+from api.kb import editing
+from api.kb.documents import Kind
+from api.routes.admin.common import (
     NO_STORE,
     IdempotencyDep,
     IfMatch,
@@ -23,7 +23,6 @@ from api.routes.admin.http import (
     entry_body,
     etag,
 )
-from api.store import Kind
 from models import Status, base
 from models.admin import AdminEntry, AdminPage, DeleteReport
 from models.base import ID_MAX
@@ -54,7 +53,7 @@ def add_routes(path: str, kind: Kind) -> None:
         name=f"admin_list_{kind.file}",
     )
     def list_entries(session: SessionDep, page: PageDep, status: StatusFilter = None) -> dict:
-        return editing.admin_page(session, kind, page, status)
+        return page.answer(*editing.admin_page(session, kind, page.window, status))
 
     @router.get(
         f"/{path}/{{slug}}",

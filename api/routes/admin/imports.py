@@ -5,11 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api import editing
-from api.auth import Publisher
-from api.deps import SessionDep
-from api.errors import problem_responses
-from api.routes.admin.http import IdempotencyDep, commit_answer
+from api.deps import Publisher, SessionDep
+from api.http.problems import problem_responses
+from api.kb import editing
+from api.routes.admin.common import IdempotencyDep, commit_answer
 from models.admin import ImportDocuments, ImportReport
 
 router = APIRouter()

@@ -3,11 +3,10 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api import auth, editing
-from api.auth import Admin
-from api.deps import SessionDep
-from api.errors import problem_responses
-from api.routes.admin.http import commit_answer
+from api.deps import Admin, SessionDep
+from api.http.problems import problem_responses
+from api.kb import audit, keys
+from api.routes.admin.common import commit_answer
 from models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
 router = APIRouter(prefix="/keys")
@@ -19,7 +18,7 @@ def _public(row: object) -> dict:
 
 @router.get("", response_model=list[ApiKeyPublic], responses=problem_responses(401, 403))
 def list_keys(session: SessionDep, key: Admin) -> list[dict]:
-    return [_public(row) for row in auth.list_keys(session)]
+    return [_public(row) for row in keys.list_keys(session)]
 
 
 @router.post(
@@ -31,8 +30,8 @@ def list_keys(session: SessionDep, key: Admin) -> list[dict]:
 )
 def create_key(body: ApiKeyCreate, session: SessionDep, key: Admin) -> JSONResponse:
     """No Idempotency-Key here: replaying the answer would mean keeping the key itself."""
-    new = auth.create_key(session, body.name, body.role)
-    editing.audit(session, key.name, "key.create", f"keys/{body.name}", role=body.role.value)
+    new = keys.create_key(session, body.name, body.role)
+    audit.audit(session, key.name, "key.create", f"keys/{body.name}", role=body.role.value)
     return commit_answer(session, {**_public(new.row), "key": new.key}, status=201)
 
 
@@ -40,6 +39,6 @@ def create_key(body: ApiKeyCreate, session: SessionDep, key: Admin) -> JSONRespo
     "/{name}", response_model=ApiKeyPublic, responses=problem_responses(401, 403, 404, 422)
 )
 def revoke_key(name: str, session: SessionDep, key: Admin) -> JSONResponse:
-    row = auth.revoke_key(session, name)
-    editing.audit(session, key.name, "key.revoke", f"keys/{name}")
+    row = keys.revoke_key(session, name)
+    audit.audit(session, key.name, "key.revoke", f"keys/{name}")
     return commit_answer(session, _public(row))

@@ -3,19 +3,20 @@ or role), a side effect named for an ingredient, a quote tagged with a procedure
 
 A link belongs to the document of the term (or quote) it lists, so adding or removing one is a
 change of that entry: its version (If-Match, ETag), revision and publication are the term's.
+The routes of every kind of link are declared once for all of them, as the entries' are.
 """
 
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from api import editing
-from api.auth import Editor
-from api.deps import SessionDep
-from api.errors import problem_responses
-from api.routes.admin.http import IdempotencyDep, IfMatch, OptionalIfMatch, entry_answer
-from api.store import KIND_BY_NAME
+from api.deps import Editor, SessionDep
+from api.http.problems import problem_responses
+from api.kb import editing
+from api.kb.documents import KIND_BY_NAME, Kind
+from api.routes.admin.common import IdempotencyDep, IfMatch, OptionalIfMatch, entry_answer
 from models.admin import AdminEntry
 from models.contraindication import Level
 from models.ingredient import Role
@@ -31,189 +32,150 @@ router = APIRouter()
 
 ADD = problem_responses(400, 401, 403, 404, 409, 412, 422)
 REMOVE = problem_responses(401, 403, 404, 412, 422, 428)
-LevelFilter = Annotated[Level | None, Query(description="Only the listing at this level.")]
-RoleFilter = Annotated[Role | None, Query(description="Only the listing with this role.")]
-SIDE_EFFECT = KIND_BY_NAME["side_effect"]
-CONTRAINDICATION = KIND_BY_NAME["contraindication"]
-INGREDIENT = KIND_BY_NAME["ingredient"]
-CONDITION = KIND_BY_NAME["condition"]
 QUOTE = KIND_BY_NAME["quote"]
 
 
-def _added(session, key, idem, term, link_key, slug, body, version) -> JSONResponse:  # type: ignore[no-untyped-def]
-    if (replayed := idem.replay(session, key)) is not None:
-        return replayed
-    row = editing.add_link(
-        session, term, link_key, slug, body.model_dump(mode="json"), version, key
-    )
-    return entry_answer(session, term, row, status=201, actor=key, idem=idem)
+class Link(NamedTuple):
+    """One kind of link as the admin API exposes it: `/{owner}/{slug}/{path}`."""
+
+    owner: str  # the collection of what the link points at ("procedures")
+    path: str  # "side-effects"
+    term: Kind  # whose document the link belongs to
+    key: str  # the key of those links in the term's document ("procedures")
+    body: type[BaseModel]
+    summary: str
 
 
-@router.post(
-    "/procedures/{slug}/side-effects",
-    status_code=201,
-    response_model=AdminEntry,
-    responses=ADD,
-    summary="List a side effect for a procedure (a change of the side effect)",
-)
-def add_procedure_side_effect(
-    slug: str,
-    body: SideEffectLinkIn,
-    session: SessionDep,
-    key: Editor,
-    idem: IdempotencyDep,
-    version: OptionalIfMatch,
-) -> JSONResponse:
-    return _added(session, key, idem, SIDE_EFFECT, "procedures", slug, body, version)
-
-
-@router.delete(
-    "/procedures/{slug}/side-effects/{side_effect}", response_model=AdminEntry, responses=REMOVE
-)
-def remove_procedure_side_effect(
-    slug: str, side_effect: str, session: SessionDep, key: Editor, version: IfMatch
-) -> JSONResponse:
-    row = editing.remove_link(
-        session, SIDE_EFFECT, "procedures", slug, side_effect, {}, version, key
-    )
-    return entry_answer(session, SIDE_EFFECT, row, actor=key)
-
-
-@router.post(
-    "/procedures/{slug}/contraindications",
-    status_code=201,
-    response_model=AdminEntry,
-    responses=ADD,
-    summary="List a contraindication (avoid / consult) for a procedure",
-)
-def add_procedure_contraindication(
-    slug: str,
-    body: ContraindicationLinkIn,
-    session: SessionDep,
-    key: Editor,
-    idem: IdempotencyDep,
-    version: OptionalIfMatch,
-) -> JSONResponse:
-    return _added(session, key, idem, CONTRAINDICATION, "procedures", slug, body, version)
-
-
-@router.delete(
-    "/procedures/{slug}/contraindications/{contraindication}",
-    response_model=AdminEntry,
-    responses=REMOVE,
-)
-def remove_procedure_contraindication(
-    slug: str,
-    contraindication: str,
-    session: SessionDep,
-    key: Editor,
-    version: IfMatch,
-    level: LevelFilter = None,
-) -> JSONResponse:
-    row = editing.remove_link(
-        session,
-        CONTRAINDICATION,
+LINKS = (
+    Link(
         "procedures",
-        slug,
-        contraindication,
-        {"level": level},
-        version,
-        key,
+        "side-effects",
+        KIND_BY_NAME["side_effect"],
+        "procedures",
+        SideEffectLinkIn,
+        "List a side effect for a procedure (a change of the side effect)",
+    ),
+    Link(
+        "procedures",
+        "contraindications",
+        KIND_BY_NAME["contraindication"],
+        "procedures",
+        ContraindicationLinkIn,
+        "List a contraindication (avoid / consult) for a procedure",
+    ),
+    Link(
+        "procedures",
+        "ingredients",
+        KIND_BY_NAME["ingredient"],
+        "procedures",
+        IngredientLinkIn,
+        "List an ingredient for a procedure, with its role",
+    ),
+    Link(
+        "procedures",
+        "conditions",
+        KIND_BY_NAME["condition"],
+        "procedures",
+        ConditionLinkIn,
+        "List a condition a procedure treats",
+    ),
+    Link(
+        "ingredients",
+        "side-effects",
+        KIND_BY_NAME["side_effect"],
+        "ingredients",
+        SideEffectLinkIn,
+        "Name a side effect of an ingredient (a change of the side effect)",
+    ),
+)
+
+
+NARROWING: dict[str, Any] = {
+    "level": Annotated[
+        Level | None, Query(alias="level", description="Only the listing at this level.")
+    ],
+    "role": Annotated[
+        Role | None, Query(alias="role", description="Only the listing with this role.")
+    ],
+}
+
+
+def add_link_routes(link: Link) -> None:
+    """Declare the add and remove routes of one kind of link."""
+    term = link.term
+    body_model = link.body
+    # A contraindication's listings differ by level, an ingredient's by role.
+    extra = next((name for name in NARROWING if name in body_model.model_fields), None)
+    target = Annotated[str, Path(alias=term.name)]
+    path = f"/{link.owner}/{{slug}}/{link.path}"
+    removal = {
+        "path": f"{path}/{{{term.name}}}",
+        "response_model": AdminEntry,
+        "responses": REMOVE,
+        "summary": f"Take a {term.name.replace('_', ' ')} off a {link.owner.removesuffix('s')}",
+        "name": f"admin_remove_{link.owner}_{term.name}",
+    }
+
+    @router.post(
+        path,
+        status_code=201,
+        response_model=AdminEntry,
+        responses=ADD,
+        summary=link.summary,
+        name=f"admin_add_{link.owner}_{term.name}",
     )
-    return entry_answer(session, CONTRAINDICATION, row, actor=key)
+    def add(
+        slug: str,
+        body: body_model,  # type: ignore[valid-type]
+        session: SessionDep,
+        key: Editor,
+        idem: IdempotencyDep,
+        version: OptionalIfMatch,
+    ) -> JSONResponse:
+        if (replayed := idem.replay(session, key)) is not None:
+            return replayed
+        sent: BaseModel = body  # its class is chosen at run time, out of mypy's sight
+        row = editing.add_link(
+            session, term, link.key, slug, sent.model_dump(mode="json"), version, key
+        )
+        return entry_answer(session, term, row, status=201, actor=key, idem=idem)
+
+    def removed(
+        session: SessionDep,
+        slug: str,
+        listed: str,
+        narrowed: dict[str, Any],
+        version: int,
+        key: Any,
+    ) -> JSONResponse:
+        row = editing.remove_link(session, term, link.key, slug, listed, narrowed, version, key)
+        return entry_answer(session, term, row, actor=key)
+
+    if extra is None:
+
+        @router.delete(**removal)
+        def remove(
+            slug: str, listed: target, session: SessionDep, key: Editor, version: IfMatch
+        ) -> JSONResponse:
+            return removed(session, slug, listed, {}, version, key)
+
+    else:
+        narrowing = NARROWING[extra]
+
+        @router.delete(**removal)
+        def remove_narrowed(
+            slug: str,
+            listed: target,
+            session: SessionDep,
+            key: Editor,
+            version: IfMatch,
+            narrowed: narrowing = None,
+        ) -> JSONResponse:
+            return removed(session, slug, listed, {extra: narrowed}, version, key)
 
 
-@router.post(
-    "/procedures/{slug}/ingredients",
-    status_code=201,
-    response_model=AdminEntry,
-    responses=ADD,
-    summary="List an ingredient for a procedure, with its role",
-)
-def add_procedure_ingredient(
-    slug: str,
-    body: IngredientLinkIn,
-    session: SessionDep,
-    key: Editor,
-    idem: IdempotencyDep,
-    version: OptionalIfMatch,
-) -> JSONResponse:
-    return _added(session, key, idem, INGREDIENT, "procedures", slug, body, version)
-
-
-@router.delete(
-    "/procedures/{slug}/ingredients/{ingredient}", response_model=AdminEntry, responses=REMOVE
-)
-def remove_procedure_ingredient(
-    slug: str,
-    ingredient: str,
-    session: SessionDep,
-    key: Editor,
-    version: IfMatch,
-    role: RoleFilter = None,
-) -> JSONResponse:
-    row = editing.remove_link(
-        session, INGREDIENT, "procedures", slug, ingredient, {"role": role}, version, key
-    )
-    return entry_answer(session, INGREDIENT, row, actor=key)
-
-
-@router.post(
-    "/procedures/{slug}/conditions",
-    status_code=201,
-    response_model=AdminEntry,
-    responses=ADD,
-    summary="List a condition a procedure treats",
-)
-def add_procedure_condition(
-    slug: str,
-    body: ConditionLinkIn,
-    session: SessionDep,
-    key: Editor,
-    idem: IdempotencyDep,
-    version: OptionalIfMatch,
-) -> JSONResponse:
-    return _added(session, key, idem, CONDITION, "procedures", slug, body, version)
-
-
-@router.delete(
-    "/procedures/{slug}/conditions/{condition}", response_model=AdminEntry, responses=REMOVE
-)
-def remove_procedure_condition(
-    slug: str, condition: str, session: SessionDep, key: Editor, version: IfMatch
-) -> JSONResponse:
-    row = editing.remove_link(session, CONDITION, "procedures", slug, condition, {}, version, key)
-    return entry_answer(session, CONDITION, row, actor=key)
-
-
-@router.post(
-    "/ingredients/{slug}/side-effects",
-    status_code=201,
-    response_model=AdminEntry,
-    responses=ADD,
-    summary="Name a side effect of an ingredient (a change of the side effect)",
-)
-def add_ingredient_side_effect(
-    slug: str,
-    body: SideEffectLinkIn,
-    session: SessionDep,
-    key: Editor,
-    idem: IdempotencyDep,
-    version: OptionalIfMatch,
-) -> JSONResponse:
-    return _added(session, key, idem, SIDE_EFFECT, "ingredients", slug, body, version)
-
-
-@router.delete(
-    "/ingredients/{slug}/side-effects/{side_effect}", response_model=AdminEntry, responses=REMOVE
-)
-def remove_ingredient_side_effect(
-    slug: str, side_effect: str, session: SessionDep, key: Editor, version: IfMatch
-) -> JSONResponse:
-    row = editing.remove_link(
-        session, SIDE_EFFECT, "ingredients", slug, side_effect, {}, version, key
-    )
-    return entry_answer(session, SIDE_EFFECT, row, actor=key)
+for _link in LINKS:
+    add_link_routes(_link)
 
 
 @router.post(

@@ -1,0 +1,95 @@
+"""Engines and sessions for SQLite and PostgreSQL alike."""
+
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+from api.config import settings
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the driver, opens transactions (see _on_sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then writes
+    # cannot wait for the lock (the busy timeout does not apply to lock upgrades) and fails.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the given URL (default: settings), with per-back-end connection setup."""
+    url = url or settings.database_url
+    if is_sqlite(url):
+        # Sync handlers run on threadpool threads, so a connection may move between threads.
+        engine = create_engine(
+            url,
+            echo=settings.db_echo,
+            json_deserializer=orjson.loads,
+            connect_args={"check_same_thread": False},
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+        return engine
+    return create_engine(
+        url,
+        echo=settings.db_echo,
+        json_deserializer=orjson.loads,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, its transactions taking the write lock at once on SQLite."""
+    return engine.execution_options(sqlite_immediate=True)
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for requests that only read. On PostgreSQL in autocommit: no BEGIN and
+    ROLLBACK round trips, and each statement sees what it would in a READ COMMITTED transaction.
+    On SQLite reads keep their transaction: one snapshot for the whole request."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return make_engine()
+
+
+@lru_cache(maxsize=1)
+def get_write_engine() -> Engine:
+    return writer(get_engine())
+
+
+@lru_cache(maxsize=1)
+def get_read_engine() -> Engine:
+    return reader(get_engine())
+
+
+def open_session(method: str) -> Session:
+    """A session for a request of this method: on the reader, or the writer if it may write."""
+    return Session(get_read_engine() if method in READ_METHODS else get_write_engine())

@@ -1,0 +1,80 @@
+"""How the API is served (a bypass: `SKINKB_FAST_PROTOCOL`): uvicorn's httptools protocol
+(`HttpToolsProtocol`, uvicorn's internals) with Nagle's algorithm off on every connection, and
+what the server writes in one turn of the event loop sent in one call.
+
+asyncio turns Nagle off only for sockets it made itself with `IPPROTO_TCP`; the listening socket
+uvicorn shares among `--workers` has protocol 0, so its connections kept Nagle on and each body
+waited for the client's delayed ACK. With Nagle off, head and body would be two sends and two
+segments: `CoalescingTransport` gathers them. Measurements: bench/results/NOTES.md.
+"""
+
+import asyncio
+import socket
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from api.fastpath import enabled
+
+INET = (socket.AF_INET, socket.AF_INET6)
+# Gathered writes reaching this size are sent at once (the transport's default high-water mark).
+FLUSH_BYTES = 64 * 1024
+
+
+class CoalescingTransport:
+    """A connection's transport as uvicorn's protocol sees it: writes made in one turn of the event
+    loop are sent together at its end (or at once past FLUSH_BYTES), before any close."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
+            self._pending.clear()
+            self._size = 0
+            self.transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._size = 0
+        self.transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)  # is_closing, pause_reading, get_extra_info, ...
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol: each TCP connection with TCP_NODELAY, its writes gathered
+    per turn of the event loop."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in INET:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
+        super().connection_made(coalescing)  # type: ignore[arg-type]
+
+
+# What `skinkb serve` and the benchmark's other servers (`--http`) name as the protocol.
+HTTP_PROTOCOL = f"{__name__}:{HttpProtocol.__qualname__}"
+
+
+def http_protocol() -> str:
+    """The protocol `skinkb serve` gives uvicorn: this one, or uvicorn's own when it is off."""
+    return HTTP_PROTOCOL if enabled("fast_protocol") else "auto"

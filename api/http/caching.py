@@ -1,0 +1,188 @@
+"""HTTP caching of public reads: strong ETags, Cache-Control, 304s and open CORS; `no-store`
+on every admin answer.
+
+The ETag is a hash of the response body, so it changes when, and only when, what the response
+shows changes, and every server process computes the same one. What a process remembers of the
+answers it sent (for 304s without running the handler, and whole answers) is the fast path's
+response cache, which this layer feeds through the `remember` hook it is given.
+"""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+
+from api.config import settings
+from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, header
+
+ADMIN_PREFIX = "/v1/admin"
+PUBLIC_PREFIX = "/v1/"
+VARY = "Accept"
+# Public reads are open to every origin (no credentials), whatever the request's Origin.
+OPEN_CORS = (b"access-control-allow-origin", b"*")
+
+
+def cache_control() -> str:
+    return (
+        f"public, max-age={settings.cache_max_age}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
+    )
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or any listed tag equal under weak comparison."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def is_public_read(scope: Scope) -> bool:
+    path = scope["path"]
+    return (
+        scope["method"] == "GET"
+        and path.startswith(PUBLIC_PREFIX)
+        and not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
+    )
+
+
+def request_key(scope: Scope) -> str:
+    """What a public answer depends on besides the data: URL (with host) and Accept (its Vary).
+    Made once per request."""
+    state = scope.setdefault("state", {})
+    key = state.get("cache_key")
+    if key is None:
+        host = header(scope, b"host") or b""
+        accept = header(scope, b"accept") or b""
+        query = scope.get("query_string", b"")
+        key = state["cache_key"] = (
+            f"{scope['scheme']}://{host.decode('latin-1')}{scope['path']}?"
+            f"{query.decode('latin-1')}\n{accept.decode('latin-1')}"
+        )
+    return key  # type: ignore[no-any-return]
+
+
+class Answer(NamedTuple):
+    """A public answer as sent: its ETag, headers and body. Only immutable atoms, so the
+    garbage collector does not track it (a memo of many answers costs a collection nothing)."""
+
+    etag: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+
+class NotModified(Exception):
+    def __init__(self, etag: str) -> None:
+        self.etag = etag
+
+
+def not_modified_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": cache_control(), "Vary": VARY}
+
+
+def not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers=not_modified_headers(etag))
+
+
+async def _not_modified(_request: Any, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    return not_modified(exc.etag)
+
+
+async def send_answer(scope: Scope, send: Send, answer: Answer) -> None:
+    """The answer, or 304 with its headers when If-None-Match names its ETag."""
+    if_none_match = header(scope, b"if-none-match")
+    if if_none_match is not None and etag_matches(if_none_match.decode("latin-1"), answer.etag):
+        kept = [(k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length")]
+        await send({"type": "http.response.start", "status": 304, "headers": kept})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+Remember = Callable[[Scope, Answer], None]
+
+
+class HttpCacheMiddleware:
+    """Adds ETag and Cache-Control to public GETs' 200s, answers 304 when If-None-Match matches,
+    and hands each answer to `remember`."""
+
+    def __init__(self, app: ASGIApp, remember: Remember | None = None) -> None:
+        self.app = app
+        self.remember = remember
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_public_read(scope):
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._finish(scope, send, start, b"".join(chunks))
+            else:
+                await send(message)
+
+        await self.app(scope, receive, buffer)
+
+    async def _finish(self, scope: Scope, send: Send, start: Message, body: bytes) -> None:
+        if start["status"] != 200:
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        etag = strong_etag(body)
+        added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
+        headers = (*((k, v) for k, v in start["headers"]), *added, OPEN_CORS)
+        answer = Answer(etag, headers, body)
+        if self.remember is not None:
+            self.remember(scope, answer)
+        await send_answer(scope, send, answer)
+
+
+class NoStoreForAdmin:
+    """Admin answers (errors too) are never cached: `Cache-Control: no-store` under /v1/admin."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
+                message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
+def install_http_caching(app: FastAPI, remember: Remember | None) -> None:
+    """ETags, Cache-Control and 304s for public reads, and open CORS for them."""
+    app.add_exception_handler(NotModified, _not_modified)
+    app.add_middleware(HttpCacheMiddleware, remember=remember)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=["GET"],
+        allow_headers=["If-None-Match", "Accept"],
+        expose_headers=["ETag", "Link"],
+        max_age=600,
+    )

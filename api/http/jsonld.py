@@ -1,0 +1,201 @@
+"""schema.org JSON-LD for search engines: `Accept: application/ld+json` on an entity.
+
+A procedure is a MedicalProcedure (adverseOutcome, contraindication, howPerformed, preparation,
+followup), an ingredient a Drug or MedicalTherapy, a condition a MedicalCondition, an expert a
+Person, a quote a Quotation (spokenByCharacter, isBasedOn its source). Every statement carries
+what backs it: `subjectOf` lists the verbatim excerpts, each `isPartOf` the source article.
+"""
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from api.config import settings
+
+MEDIA_TYPE = "application/ld+json"
+CONTEXT = "https://schema.org"
+# Kinds of ingredient that are medicines; the rest (PRP, serums, balms, ...) are therapies.
+DRUG_KINDS = {"drug", "corticosteroid", "anesthetic", "antibiotic", "antiseptic", "retinoid"}
+JSONLD_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MEDIA_TYPE: {}}, "description": "JSON, or schema.org JSON-LD on request"}
+}
+
+
+def wanted(request: Request) -> bool:
+    """True when the client asks for JSON-LD (and has not refused it with q=0)."""
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if media.lower() == MEDIA_TYPE:
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0") for p in params)
+    return False
+
+
+class Document:
+    """Builds one JSON-LD document: absolute ids, and the source articles (by slug: title,
+    url, publisher) its citations name."""
+
+    def __init__(self, request: Request, sources: dict[str, dict[str, Any]]) -> None:
+        self.base = (settings.public_base_url or str(request.base_url)).rstrip("/")
+        self.sources = sources
+
+    def url(self, collection: str, slug: str) -> str:
+        return f"{self.base}/v1/{collection}/{slug}"
+
+    def article(self, slug: str) -> dict[str, Any]:
+        source = self.sources.get(slug)
+        node: dict[str, Any] = {"@type": "Article", "@id": self.url("sources", slug)}
+        if source is not None:
+            node["headline"] = source["title"]
+            if source["url"]:
+                node["url"] = source["url"]
+            if source["publisher"]:
+                node["publisher"] = {"@type": "Organization", "name": source["publisher"]}
+        return node
+
+    def backed(self, node: dict[str, Any], citations: list[dict[str, Any]]) -> dict[str, Any]:
+        """The node with the excerpts that back it, each part of its source article."""
+        node["subjectOf"] = [
+            {"@type": "CreativeWork", "text": c["excerpt"], "isPartOf": self.article(c["source"])}
+            for c in citations
+        ]
+        return node
+
+    def term(self, type_: str, collection: str, row: dict[str, Any]) -> dict[str, Any]:
+        """A listed term (side effect, contraindication, ...) backed by its link's citations."""
+        node = {"@type": type_, "@id": self.url(collection, row["slug"]), "name": row["name"]}
+        if row.get("aliases"):
+            node["alternateName"] = row["aliases"]
+        return self.backed(node, row["citations"])
+
+
+def _answer(node: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"@context": CONTEXT, **node}, media_type=MEDIA_TYPE)
+
+
+def _steps_text(steps: list[dict[str, Any]], kind: str) -> str | None:
+    texts = [s["text"] for s in steps if s["kind"] == kind]
+    return " ".join(texts) if texts else None
+
+
+def procedure(
+    doc: Document,
+    detail: dict[str, Any],
+    side_effects: list[dict[str, Any]],
+    contraindications: list[dict[str, Any]],
+) -> JSONResponse:
+    slug = detail["slug"]
+    node: dict[str, Any] = {
+        "@type": "MedicalProcedure",
+        "@id": doc.url("procedures", slug),
+        "name": detail["name"],
+        "bodyLocation": "scalp",
+    }
+    if detail["summary"]:
+        node["description"] = detail["summary"]
+    for key, kind in (
+        ("howPerformed", "protocol"),
+        ("preparation", "preparation"),
+        ("followup", "aftercare"),
+    ):
+        text = _steps_text(detail["steps"], kind)
+        if text:
+            node[key] = text
+    node["adverseOutcome"] = [doc.term("MedicalEntity", "side-effects", r) for r in side_effects]
+    node["contraindication"] = [
+        doc.term("MedicalContraindication", "contraindications", r) for r in contraindications
+    ]
+    cited = list(detail["citations"])
+    for step in detail["steps"]:
+        cited += step["citations"]
+    return _answer(doc.backed(node, cited))
+
+
+def ingredient(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    node: dict[str, Any] = {
+        "@type": "Drug" if detail["kind"] in DRUG_KINDS else "MedicalTherapy",
+        "@id": doc.url("ingredients", detail["slug"]),
+        "name": detail["name"],
+    }
+    if detail["aliases"]:
+        node["alternateName"] = detail["aliases"]
+    if detail["description"]:
+        node["description"] = detail["description"]
+    node["adverseOutcome"] = [
+        doc.term("MedicalEntity", "side-effects", r) for r in detail["side_effects"]
+    ]
+    node["relevantProcedure"] = [
+        doc.backed(
+            {
+                "@type": "MedicalProcedure",
+                "@id": doc.url("procedures", use["procedure"]),
+                "name": use["procedure_name"],
+            },
+            use["citations"],
+        )
+        for use in detail["procedures"]
+    ]
+    return _answer(node)
+
+
+def condition(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    node: dict[str, Any] = {
+        "@type": "MedicalCondition",
+        "@id": doc.url("conditions", detail["slug"]),
+        "name": detail["name"],
+    }
+    if detail["aliases"]:
+        node["alternateName"] = detail["aliases"]
+    if detail["description"]:
+        node["description"] = detail["description"]
+    node["possibleTreatment"] = [
+        doc.backed(
+            {
+                "@type": "MedicalProcedure",
+                "@id": doc.url("procedures", listing["procedure"]),
+                "name": listing["procedure_name"],
+            },
+            listing["citations"],
+        )
+        for listing in detail["procedures"]
+    ]
+    return _answer(node)
+
+
+def expert(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    node: dict[str, Any] = {
+        "@type": "Person",
+        "@id": doc.url("experts", detail["slug"]),
+        "name": detail["name"],
+        "jobTitle": detail["role"],
+    }
+    if detail["credentials"]:
+        node["honorificSuffix"] = ", ".join(detail["credentials"])
+    if detail["affiliation"]:
+        node["affiliation"] = {"@type": "Organization", "name": detail["affiliation"]}
+    if detail["location"]:
+        node["homeLocation"] = {"@type": "Place", "name": detail["location"]}
+    if detail["specialty"]:
+        node["knowsAbout"] = detail["specialty"]
+    return _answer(doc.backed(node, detail["citations"]))
+
+
+def quote(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    node = {
+        "@type": "Quotation",
+        "@id": doc.url("quotes", detail["slug"]),
+        "text": detail["text"],
+        "spokenByCharacter": {
+            "@type": "Person",
+            "@id": doc.url("experts", detail["expert"]),
+            "name": detail["expert_name"],
+        },
+        "isBasedOn": doc.article(detail["source"]),
+        "about": [
+            {"@type": "MedicalProcedure", "@id": doc.url("procedures", p)}
+            for p in detail["procedures"]
+        ],
+    }
+    if detail["topics"]:
+        node["keywords"] = detail["topics"]
+    return _answer(node)

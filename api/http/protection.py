@@ -1,0 +1,172 @@
+"""Middleware that refuse what no handler should see: unknown hosts, oversized bodies, NUL."""
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_problem
+
+
+class TrustedHostMiddleware:
+    """Refuses requests whose Host header is not one of the configured names (400 problem)."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = [h.lower() for h in allowed]
+        self.any = "*" in self.allowed
+
+    def _ok(self, host: str) -> bool:
+        host = host.split(":", 1)[0].lower()
+        return any(host == a or (a.startswith("*.") and host.endswith(a[1:])) for a in self.allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.any:
+            host = (header(scope, b"host") or b"").decode("latin-1")
+            if not self._ok(host):
+                await send_problem(send, 400, "Bad Request", "Invalid host header.")
+                return
+        await self.app(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 to a request body over the limit, declared (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await send_problem(
+                send,
+                413,
+                "Content Too Large",
+                f"Request bodies are limited to {self.max_bytes} bytes.",
+            )
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_problem(
+                    send,
+                    413,
+                    "Content Too Large",
+                    f"Request bodies are limited to {self.max_bytes} bytes.",
+                )
+
+
+_NUL = "\x00"
+# JSON can carry NUL only as the escape \u0000: one not itself escaped (an even run of
+# backslashes before it).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _nul_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where in a parsed JSON document a text (a key or a value) holds NUL, if anywhere."""
+    if isinstance(value, str):
+        return loc if _NUL in value else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        if isinstance(key, str) and _NUL in key:
+            return (*loc, key)
+        found = _nul_at(item, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
+class RefuseNulMiddleware:
+    """No text the service takes may hold the NUL character (U+0000).
+
+    PostgreSQL's text cannot store it (the driver raises) while SQLite would store it, and no
+    entry, slug, search or filter needs it. So a path holding it answers 404 (it names nothing),
+    and a query parameter or a JSON body text holding it 422 naming where, before any handler,
+    the database or the audit log sees it: both databases answer alike and nothing is half done.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _NUL in scope["path"]:
+            await send_problem(send, 404, "Not Found", "No path holds the NUL character (%00).")
+            return
+        query: bytes = scope["query_string"]
+        if b"%00" in query or b"\x00" in query:
+            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+                if _NUL in name or _NUL in value:
+                    await self._refuse(send, ("query", name))
+                    return
+        if scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        messages = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(m.get("body", b"") for m in messages)
+        if _NUL_ESCAPE.search(body):
+            try:
+                loc = _nul_at(json.loads(body))
+            except ValueError:
+                loc = None
+            await self._refuse(send, ("body", *(loc or ())))
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+    @staticmethod
+    async def _refuse(send: Send, loc: tuple[str | int, ...]) -> None:
+        if loc[0] == "query":
+            where = f"query parameter {loc[1]!r}"
+        elif len(loc) > 1:
+            where = f"body's {'.'.join(map(str, loc[1:]))}"
+        else:
+            where = "body"
+        detail = f"The {where} holds the NUL character (U+0000), which no text here may hold."
+        error = {"loc": list(loc), "msg": detail, "type": "string_nul"}
+        await send_problem(send, 422, "Unprocessable Content", detail, errors=[error])

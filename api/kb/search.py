@@ -1,0 +1,407 @@
+"""Full-text search over every published entity, run by the database itself.
+
+SQLite matches with FTS5 (bm25 ranking, `snippet()`), PostgreSQL with a weighted tsvector
+(`ts_rank`, `ts_headline`). Both read `search_entry`, which triggers keep in step with every edit
+(migration 0003). A word that matches nothing is widened to the indexed words that look like it
+(trigram similarity: `search_vocab` on SQLite, pg_trgm over `search_word` on PostgreSQL), so a
+small typo still finds its word; aliases are indexed with the names, so brand names find their
+entity.
+"""
+
+import html
+import re
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from api.errors import InvalidParameter
+from api.fastpath.kb_revision import current_revision
+from api.fastpath.memo import RevisionMemo
+
+TYPES = (
+    "procedure",
+    "side_effect",
+    "contraindication",
+    "ingredient",
+    "condition",
+    "expert",
+    "quote",
+    "source",
+)
+COLLECTION = {
+    "procedure": "procedures",
+    "side_effect": "side-effects",
+    "contraindication": "contraindications",
+    "ingredient": "ingredients",
+    "condition": "conditions",
+    "expert": "experts",
+    "quote": "quotes",
+    "source": "sources",
+}
+MAX_WORDS = 8
+MIN_TYPO_LENGTH = 4  # shorter words have too many look-alikes to guess from
+# Trigram similarity a typo candidate needs; pg_trgm's default (0.3) lets "minor" stand in
+# for "minoxdil".
+SIMILARITY = 0.45
+CANDIDATES = 3
+# SQLite ranks by bm25 with these column weights (name, aliases, body), and marks snippets.
+_BM25 = "bm25(search_fts, 10.0, 5.0, 1.0)"
+_SNIPPET = "snippet(search_fts, -1, :open, :close, '…', 16)"
+# A first page over every type is found among the best-ranked matches (`_Sqlite.shortlisted`):
+# this many beyond the page, for hidden quotes and ties; deeper pages rank every match.
+SHORTLIST_MARGIN = 32
+SHORTLIST_MAX = 500
+# Highlight markers the database puts around matches; escaped text then gets <mark> in their place.
+OPEN, CLOSE = "\ue000", "\ue001"
+
+# A quote is visible only with its expert and source (as in the quote routes).
+_VISIBLE = (
+    "(e.entity_type <> 'quote' OR e.entity_id IN (SELECT q.id FROM quote q "
+    "JOIN expert x ON x.id = q.expert_id JOIN source s ON s.id = q.source_id "
+    "WHERE x.status = 'published' AND s.status = 'published'))"
+)
+# Visible entries of the given types that match (SQLite).
+_MATCHED = (
+    "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
+    f"WHERE search_fts MATCH :match AND e.entity_type IN :types AND {_VISIBLE}"
+)
+
+
+def _values_of(name: str, items: list[Any]) -> tuple[str, dict[str, Any]]:
+    """A VALUES list of bound parameters, `(:name0), (:name1), ...`, and their values."""
+    bound = {f"{name}{i}": item for i, item in enumerate(items)}
+    return ", ".join(f"(:{key})" for key in bound), bound
+
+
+class Found(NamedTuple):
+    """A ranked match as the database gives it, snippet still with OPEN and CLOSE markers."""
+
+    entity_type: str
+    slug: str
+    name: str
+    snippet: str | None
+
+
+@dataclass
+class Hit:
+    type: str
+    slug: str
+    name: str
+    snippet: str
+    url: str
+
+
+def words_of(q: str) -> list[str]:
+    """The words of a query, lower-cased, at most MAX_WORDS of them."""
+    return re.findall(r"\w+", q.lower())[:MAX_WORDS]
+
+
+def trigrams(word: str) -> set[str]:
+    """Trigrams as pg_trgm makes them: the word padded with two spaces before, one after."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def highlighted(snippet: str) -> str:
+    """The snippet as HTML: text escaped, matches in <mark>, whitespace folded."""
+    escaped = html.escape(" ".join(snippet.split()), quote=False)
+    return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+
+
+class Vocabulary:
+    """The words of SQLite's index with a trigram index over them, to pick typo candidates.
+
+    A typo's candidates are the words sharing the most trigrams with it, as pg_trgm picks them
+    on PostgreSQL: similarity = shared / (the word's trigrams + the term's length + 1 - shared)
+    over terms within two letters of its length, at least SIMILARITY, best CANDIDATES first
+    (ties by term).
+    Scanning fts5vocab for that reads the whole index per typo; this keeps the words per
+    knowledge-base revision (api.fastpath.memo), a few MB at 100k entities.
+    """
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.postings: dict[str, array[int]] = {}
+        for i, term in enumerate(terms):
+            for gram in trigrams(term):
+                found = self.postings.get(gram)
+                if found is None:
+                    found = self.postings[gram] = array("i")
+                found.append(i)
+
+    def similar(self, word: str) -> list[str]:
+        grams = trigrams(word)
+        shared: Counter[int] = Counter()
+        for gram in grams:
+            shared.update(self.postings.get(gram, ()))
+        shortest, longest = len(word) - 2, len(word) + 2
+        scored = []
+        for i, k in shared.items():
+            term = self.terms[i]
+            if shortest <= len(term) <= longest:
+                similarity = k / (len(grams) + len(term) + 1 - k)
+                if similarity >= SIMILARITY:
+                    scored.append((-similarity, term))
+        scored.sort()
+        return [term for _, term in scored[:CANDIDATES]]
+
+
+vocabularies: RevisionMemo[str, Vocabulary] = RevisionMemo(size=4)
+
+
+class _Sqlite:
+    @staticmethod
+    def _phrase(word: str) -> str:
+        return '"' + word.replace('"', '""') + '"'
+
+    def usable(self, session: Session, word: str) -> bool:
+        return True  # FTS5 has no stop words
+
+    def matches(self, session: Session, word: str) -> bool:
+        found = session.execute(
+            text("SELECT 1 FROM search_fts WHERE search_fts MATCH :q LIMIT 1"),
+            {"q": self._phrase(word)},
+        ).first()
+        return found is not None
+
+    def similar(self, session: Session, word: str) -> list[str]:
+        """The indexed words most like `word`, from this revision's `Vocabulary` (made on the
+        first typo after an edit)."""
+        key = str(session.get_bind().engine.url)
+        revision = current_revision(session)
+        vocabulary = vocabularies.get(key, revision)
+        if vocabulary is None:
+            terms = session.execute(text("SELECT term FROM search_vocab")).scalars().all()
+            vocabulary = Vocabulary(list(terms))
+            vocabularies.put(key, revision, vocabulary)
+        return vocabulary.similar(word)
+
+    def hits(
+        self,
+        session: Session,
+        groups: list[list[str]],
+        types: list[str],
+        any_word: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Any], int]:
+        joiner = " OR " if any_word else " AND "
+        match = joiner.join(
+            "(" + " OR ".join(self._phrase(w) for w in group) + ")" for group in groups
+        )
+        every_type = set(types) == set(TYPES)
+        if every_type:
+            # Every type: the matches counted in the index alone, less the few hidden quotes
+            # among them (looked up by rowid), instead of joining each match to its entry.
+            hidden = f"SELECT id FROM search_entry e WHERE entity_type = 'quote' AND NOT {_VISIBLE}"
+            counted = text(
+                "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) - "
+                "(SELECT count(*) FROM search_fts "
+                f"WHERE search_fts MATCH :match AND rowid IN ({hidden}))"
+            )
+            total = session.execute(counted, {"match": match}).scalar_one()
+        else:
+            total = session.execute(
+                text(f"SELECT count(*) {_MATCHED}").bindparams(bindparam("types", expanding=True)),
+                {"match": match, "types": types},
+            ).scalar_one()
+        if every_type and offset + limit <= SHORTLIST_MAX:
+            page = self.shortlisted(session, match, limit, offset)
+            if page is not None:
+                return page, int(total)
+        return self.ranked(session, match, types, limit, offset), int(total)
+
+    def ranked(
+        self, session: Session, match: str, types: list[str], limit: int, offset: int
+    ) -> list[Any]:
+        """A page of every visible match of these types, joined to its entry and ranked."""
+        rows = session.execute(
+            text(
+                f"SELECT e.entity_type, e.slug, e.name, {_SNIPPET} AS snippet "
+                f"{_MATCHED} ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
+            ).bindparams(bindparam("types", expanding=True)),
+            {"match": match, "types": types, "open": OPEN, "close": CLOSE}
+            | {"limit": limit, "offset": offset},
+        ).all()
+        return list(rows)
+
+    def shortlisted(
+        self, session: Session, match: str, limit: int, offset: int
+    ) -> list[Any] | None:
+        """The same page as `ranked` over every type, from the best-ranked matches alone: bm25
+        in the index, then only those matches joined to their entries and given snippets.
+        None when the shortlist cannot tell the page for sure (hidden quotes or ties at its
+        edge); `ranked` answers then.
+        """
+        wanted = offset + limit
+        size = wanted + SHORTLIST_MARGIN
+        shortlist = session.execute(
+            text(
+                f"SELECT rowid, {_BM25} AS score FROM search_fts WHERE search_fts MATCH :match "
+                "ORDER BY score LIMIT :size"
+            ),
+            {"match": match, "size": size},
+        ).all()
+        score = {r.rowid: r.score for r in shortlist}
+        visible = list(
+            session.execute(
+                text(
+                    "SELECT e.id, e.entity_type, e.slug, e.name FROM search_entry e "
+                    f"WHERE e.id IN :ids AND {_VISIBLE}"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": list(score)},
+            )
+        )
+        if len(shortlist) == size:
+            # Matches past the shortlist score no better than its last one: what scores better
+            # is all there, and ordered as the full ranking orders it.
+            edge = shortlist[-1].score
+            visible = [e for e in visible if score[e.id] < edge]
+            if len(visible) < wanted:
+                return None
+        visible.sort(key=lambda e: (score[e.id], e.entity_type, e.slug))
+        page = visible[offset:wanted]
+        snippets = self._snippets(session, match, [e.id for e in page])
+        return [Found(e.entity_type, e.slug, e.name, snippets.get(e.id)) for e in page]
+
+    @staticmethod
+    def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        picked, values = _values_of("id", ids)
+        rows = session.execute(
+            text(
+                f"WITH picked(id) AS (VALUES {picked}) "
+                f"SELECT picked.id, {_SNIPPET} AS snippet "
+                "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
+                "WHERE search_fts MATCH :match"
+            ),
+            values | {"match": match, "open": OPEN, "close": CLOSE},
+        ).all()
+        return {r.id: r.snippet for r in rows}
+
+
+class _Postgres:
+    def usable(self, session: Session, word: str) -> bool:
+        """False for a stop word, which the english configuration drops from every query."""
+        nodes = session.execute(
+            text("SELECT numnode(plainto_tsquery('english', :w))"), {"w": word}
+        ).scalar_one()
+        return bool(nodes)
+
+    def matches(self, session: Session, word: str) -> bool:
+        found = session.execute(
+            text(
+                "SELECT 1 FROM search_entry "
+                "WHERE document @@ plainto_tsquery('english', :w) LIMIT 1"
+            ),
+            {"w": word},
+        ).first()
+        return found is not None
+
+    def similar(self, session: Session, word: str) -> list[str]:
+        rows = session.execute(
+            text(
+                "SELECT word FROM search_word WHERE word % :w AND similarity(word, :w) >= :t "
+                "ORDER BY similarity(word, :w) DESC, word LIMIT :k"
+            ),
+            {"w": word, "t": SIMILARITY, "k": CANDIDATES},
+        ).all()
+        return [r.word for r in rows]
+
+    def hits(
+        self,
+        session: Session,
+        groups: list[list[str]],
+        types: list[str],
+        any_word: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Any], int]:
+        params: dict[str, Any] = {"types": types}
+        parts = []
+        for i, group in enumerate(groups):
+            alternatives = []
+            for j, word in enumerate(group):
+                params[f"w{i}_{j}"] = word
+                alternatives.append(f"plainto_tsquery('english', :w{i}_{j})")
+            parts.append("(" + " || ".join(alternatives) + ")")
+        query = (" || " if any_word else " && ").join(parts)
+        base = (
+            f"FROM search_entry e, (SELECT {query} AS query) q "
+            f"WHERE e.document @@ q.query AND e.entity_type IN :types AND {_VISIBLE}"
+        )
+        total = session.execute(
+            text(f"SELECT count(*) {base}").bindparams(bindparam("types", expanding=True)), params
+        ).scalar_one()
+        options = (
+            f"StartSel={OPEN}, StopSel={CLOSE}, MaxWords=24, MinWords=10, "
+            'MaxFragments=2, FragmentDelimiter=" … "'
+        )
+        rows = session.execute(
+            text(
+                "SELECT e.entity_type, e.slug, e.name, ts_headline('english', concat_ws(' · ', "
+                "nullif(e.name, ''), nullif(e.aliases, ''), nullif(e.body, '')), "
+                "q.query, :options) AS snippet "
+                f"{base} ORDER BY ts_rank(e.document, q.query, 1) DESC, e.entity_type, e.slug "
+                "LIMIT :limit OFFSET :offset"
+            ).bindparams(bindparam("types", expanding=True)),
+            params | {"options": options, "limit": limit, "offset": offset},
+        ).all()
+        return list(rows), int(total)
+
+
+def _backend(session: Session) -> _Sqlite | _Postgres:
+    return _Sqlite() if session.get_bind().dialect.name == "sqlite" else _Postgres()
+
+
+def search(
+    session: Session, q: str, types: list[str], limit: int, offset: int
+) -> tuple[list[Hit], int]:
+    """Published entities matching every word of `q` (or, failing that, any word), best first.
+
+    A word nothing matches is widened to the indexed words most like it.
+    """
+    backend = _backend(session)
+    groups = []
+    for word in words_of(q):
+        if not backend.usable(session, word):
+            continue
+        group = [word]
+        if len(word) >= MIN_TYPO_LENGTH and not backend.matches(session, word):
+            group += [w for w in backend.similar(session, word) if w != word]
+        groups.append(group)
+    if not groups:
+        return [], 0
+    rows, total = backend.hits(session, groups, types, False, limit, offset)
+    if total == 0 and len(groups) > 1:
+        rows, total = backend.hits(session, groups, types, True, limit, offset)
+    hits = [
+        Hit(
+            type=r.entity_type,
+            slug=r.slug,
+            name=r.name,
+            snippet=highlighted(r.snippet or ""),
+            url=f"/v1/{COLLECTION[r.entity_type]}/{r.slug}",
+        )
+        for r in rows
+    ]
+    return hits, total
+
+
+def offset_of(after: list[str] | None) -> int:
+    """Where a page of hits starts: ranked hits page by position, not by a key."""
+    if after is None:
+        return 0
+    if len(after) != 2 or after[0] != "search" or not after[1].isdigit():
+        raise InvalidParameter("cursor", "cursor is not one this API handed out")
+    return int(after[1])
+
+
+def next_key(offset: int, shown: int, total: int) -> list[str] | None:
+    """The key of the page after one that showed `shown` hits from `offset`, if hits remain."""
+    return ["search", str(offset + shown)] if offset + shown < total else None

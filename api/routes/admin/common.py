@@ -1,0 +1,183 @@
+"""HTTP pieces every admin route shares: If-Match, ETags, Idempotency-Key, committing answers."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from api.errors import PreconditionRequired, Unprocessable
+from api.kb import editing
+from api.kb.documents import Kind
+from models import ApiKey, IdempotentResponse
+from models.admin import AdminEntry
+
+NO_STORE = {"Cache-Control": "no-store"}
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='Required: the ETag of the entry as last read, e.g. `"3"` (428 without it, '
+        "412 if the entry has changed since).",
+    ),
+]
+
+
+def if_match(header: IfMatchHeader = None) -> int:
+    """The version named by If-Match (a strong ETag this API handed out); 428 if missing.
+
+    Anything else (a weak or unknown tag, `*`) matches no version, so it answers 412.
+    """
+    if header is None:
+        raise PreconditionRequired(
+            'Send If-Match with the ETag of the entry (its version), e.g. If-Match: "3".'
+        )
+    value = header.strip()
+    if len(value) > 2 and value[0] == value[-1] == '"' and value[1:-1].isdigit():
+        return int(value[1:-1])
+    return -1
+
+
+def optional_if_match(header: IfMatchHeader = None) -> int | None:
+    return None if header is None else if_match(header)
+
+
+IfMatch = Annotated[int, Depends(if_match)]
+OptionalIfMatch = Annotated[int | None, Depends(optional_if_match)]
+
+
+@dataclass
+class Idempotency:
+    """The Idempotency-Key of a POST and a hash of what was asked (method, path, query, body)."""
+
+    key: str | None
+    request_hash: str
+
+    def replay(self, session: Session, actor: ApiKey) -> JSONResponse | None:
+        """The first answer to this key, if there was one; 422 if the key came with another body."""
+        if self.key is None:
+            return None
+        stored = session.scalars(
+            select(IdempotentResponse).where(
+                col(IdempotentResponse.actor) == actor.name, col(IdempotentResponse.key) == self.key
+            )
+        ).first()
+        if stored is None:
+            return None
+        if stored.request_hash != self.request_hash:
+            raise Unprocessable(
+                "This Idempotency-Key was used with a different request; use a new key.",
+                errors=[
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "reused with a different request",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        headers = {**NO_STORE, "Idempotent-Replayed": "true"}
+        if stored.etag:
+            headers["ETag"] = stored.etag
+        return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+    def save(
+        self, session: Session, actor: ApiKey, status: int, body: Any, tag: str | None
+    ) -> None:
+        if self.key is not None:
+            session.add(
+                IdempotentResponse(
+                    actor=actor.name,
+                    key=self.key,
+                    request_hash=self.request_hash,
+                    status_code=status,
+                    body=body,
+                    etag=tag,
+                )
+            )
+
+
+async def idempotency(
+    request: Request,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            description="A retry with the same key and body replays the first answer.",
+        ),
+    ] = None,
+) -> Idempotency:
+    raw = await request.body()
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True) if raw else ""
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    what = f"{request.method} {request.url.path}?{request.url.query}\n{body}"
+    return Idempotency(key, hashlib.sha256(what.encode()).hexdigest())
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
+
+
+def commit_answer(
+    session: Session,
+    body: Any,
+    *,
+    status: int = 200,
+    version: int | None = None,
+    actor: ApiKey | None = None,
+    idem: Idempotency | None = None,
+) -> JSONResponse:
+    """Commit the change with its revision (and the answer kept for its Idempotency-Key)."""
+    body = jsonable_encoder(body)
+    tag = etag(version) if version is not None else None
+    if idem is not None and actor is not None:
+        idem.save(session, actor, status, body, tag)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same Idempotency-Key raced this request, and won: answer as it did.
+        session.rollback()
+        if idem is not None and actor is not None:
+            replayed = idem.replay(session, actor)
+            if replayed is not None:
+                return replayed
+        raise
+    headers = dict(NO_STORE)
+    if tag:
+        headers["ETag"] = tag
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def entry_body(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
+    return AdminEntry.model_validate(editing.admin_entry(session, kind, row)).model_dump(
+        mode="json"
+    )
+
+
+def entry_answer(
+    session: Session,
+    kind: Kind,
+    row: Any,
+    *,
+    status: int = 200,
+    actor: ApiKey | None = None,
+    idem: Idempotency | None = None,
+) -> JSONResponse:
+    """An entry as editors see it, its version as a strong ETag; commits what was changed."""
+    body = entry_body(session, kind, row)
+    return commit_answer(session, body, status=status, version=row.version, actor=actor, idem=idem)

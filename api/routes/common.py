@@ -1,0 +1,54 @@
+"""What the public routes share: query parameters declared once, `?include=` answers, and the
+JSON-LD document of a request."""
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from api.http import jsonld
+from api.http.responses import Prevalidated
+from api.kb import include, queries
+
+ProcedureFilter = Annotated[
+    str | None,
+    Query(
+        max_length=120,
+        description="Only what is listed for this procedure (slug), including what its variants "
+        "inherit from their parent unless `inherited=false`.",
+    ),
+]
+Inherited = Annotated[
+    bool,
+    Query(description="Include rows a variant inherits from its parent procedure."),
+]
+SourceFilter = Annotated[
+    str | None, Query(max_length=120, description="Only what this source (slug) says.")
+]
+
+
+def include_param(kind: str) -> Any:
+    """The `Query` of the `include` parameter of an entity of `kind`: the schema lists every
+    path it takes."""
+    return Query(
+        max_length=500,
+        pattern=include.pattern(kind),
+        description="Related entities to embed under `included`, comma-separated; a dotted "
+        f"path embeds theirs too, at most {include.MAX_DEPTH} deep. One of: "
+        + ", ".join(sorted(include.paths(kind)))
+        + ".",
+    )
+
+
+def with_included(
+    session: Session, kind: str, model: type[BaseModel], item: dict[str, Any], asked: str | None
+) -> Any:
+    """The item, or with what `?include=` asks for embedded under `included` (rendered by
+    orjson as it is: every value is of JSON's own types already)."""
+    embedded = include.with_included(session, kind, model, item, asked)
+    return item if embedded is None else Prevalidated(embedded)
+
+
+def jsonld_document(session: Session, request: Request) -> jsonld.Document:
+    return jsonld.Document(request, queries.source_articles(session))

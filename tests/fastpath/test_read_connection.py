@@ -1,0 +1,149 @@
+"""The connection a worker keeps for direct reads (api.fastpath.read_connection), on the
+database the suite targets: fresh data at every read, one snapshot within a read on SQLite, no transaction
+left open, and what happens when it is busy, on another thread, lost, or cannot be opened.
+
+It runs on a migrated database of its own (every edit here commits), not the seeded one."""
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, exc, select, text
+from sqlmodel import col
+
+from api.db.engine import make_engine
+from api.fastpath.prepared import Prepared
+from api.fastpath.read_connection import ReadConnection
+from models.side_effect import SideEffect
+from tests.conftest import database_of_its_own, rename_side_effect
+
+SLUG = "held-test"
+NAME = Prepared(select(col(SideEffect.name)).where(col(SideEffect.slug) == SLUG))
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from database_of_its_own(tmp_path_factory, "held", SLUG, "Held test")
+
+
+@pytest.fixture
+def held(engine: Engine) -> Iterator[ReadConnection]:
+    connection = ReadConnection(engine)
+    yield connection
+    connection.close()
+
+
+def read_name(held: ReadConnection) -> str:
+    with held.reading() as db:
+        assert db is held
+        return str(NAME.scalar(db))
+
+
+def in_transaction(held: ReadConnection) -> bool:
+    driver = held.driver
+    if held.dialect.name == "sqlite":
+        return bool(driver.in_transaction)
+    return str(driver.info.transaction_status.name) != "IDLE"
+
+
+def test_each_read_sees_what_was_committed_before_it(engine: Engine, held: ReadConnection) -> None:
+    rename_side_effect(engine, SLUG, "First")
+    assert read_name(held) == "First"
+    rename_side_effect(engine, SLUG, "Second")
+    assert read_name(held) == "Second"
+    assert not in_transaction(held)
+
+
+def test_one_read_is_one_snapshot_on_sqlite(engine: Engine, held: ReadConnection) -> None:
+    rename_side_effect(engine, SLUG, "Before")
+    with held.reading() as db:
+        assert db is not None and NAME.scalar(db) == "Before"
+        rename_side_effect(engine, SLUG, "During")
+        # SQLite: one transaction per read; PostgreSQL: autocommit, as the read engine's sessions.
+        expected = "Before" if engine.dialect.name == "sqlite" else "During"
+        assert NAME.scalar(db) == expected
+    assert read_name(held) == "During"
+
+
+def test_a_read_that_raises_leaves_no_transaction_open(
+    engine: Engine, held: ReadConnection
+) -> None:
+    with pytest.raises(ZeroDivisionError), held.reading() as db:
+        assert db is not None and NAME.scalar(db)
+        _ = 1 / 0
+    assert held.driver is not None and not in_transaction(held)
+    with pytest.raises(exc.DBAPIError), held.reading() as db:
+        assert db is not None
+        Prepared(select(text("no_such_column")).select_from(SideEffect)).rows(db)
+    assert held.driver is None  # a statement the driver refused: the next read starts afresh
+    # A writer is not held up by a read left open.
+    rename_side_effect(engine, SLUG, "After the errors")
+    assert read_name(held) == "After the errors"
+
+
+def test_busy_or_on_another_thread_it_yields_none(held: ReadConnection) -> None:
+    with held.reading() as outer:
+        assert outer is held
+        with held.reading() as inner:
+            assert inner is None  # a read that awaited: the caller opens a Session instead
+    seen: list[ReadConnection | None] = []
+
+    def elsewhere() -> None:
+        with held.reading() as db:
+            seen.append(db)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [None]
+    assert read_name(held)  # still the event loop thread's
+
+
+def lose_connection(engine: Engine, held: ReadConnection) -> None:
+    """The connection ends under it: the server terminates it, or (SQLite) it closes."""
+    if engine.dialect.name == "sqlite":
+        held.driver.close()
+        return
+    with engine.connect() as conn:
+        pid = held.driver.info.backend_pid
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+
+
+def test_a_lost_connection_is_replaced_by_the_next_read(
+    engine: Engine, held: ReadConnection
+) -> None:
+    assert read_name(held)
+    lose_connection(engine, held)
+    with pytest.raises(exc.DBAPIError), held.reading() as db:
+        assert db is not None
+        NAME.scalar(db)  # the caller (api.fastpath.direct) hands the request to FastAPI
+    assert held.driver is None
+    rename_side_effect(engine, SLUG, "After the loss")
+    assert read_name(held) == "After the loss"
+
+
+def test_a_database_it_cannot_open_yields_none_and_is_not_asked_again_at_once(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path_factory.mktemp("nowhere") / "no-such-dir" / "kb.db"
+    unreachable = make_engine(f"sqlite:///{missing}")
+    held = ReadConnection(unreachable)
+    tries: list[int] = []
+
+    def refused() -> None:
+        tries.append(1)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(unreachable, "raw_connection", refused)
+    try:
+        with held.reading() as db:
+            assert db is None
+        with held.reading() as db:
+            assert db is None
+        assert tries == [1]  # the second read did not try again within RETRY_SECONDS
+        monkeypatch.setattr(held, "_retry_at", 0.0)
+        with held.reading() as db:
+            assert db is None
+        assert tries == [1, 1]
+    finally:
+        unreachable.dispose()

@@ -1,0 +1,218 @@
+"""What faces the internet: request ids, security headers, body limits, rate limits, hosts."""
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from api.http.log import JsonFormatter
+from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
+from api.http.rate_limit import RateLimitMiddleware
+from api.main import app
+from models.audit import AuditEvent
+
+PROBLEM = "application/problem+json"
+
+
+async def echo_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    """A tiny ASGI app that reads the whole body and answers 200 with its length."""
+    size = 0
+    while True:
+        message = await receive()
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    status = 401 if scope["path"] == "/deny" else 200
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+class TestRequestContext:
+    def test_security_headers_on_success_and_problem(self, client: TestClient) -> None:
+        for response in (client.get("/v1/procedures"), client.get("/v1/procedures/nope")):
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["referrer-policy"] == "no-referrer"
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+
+    def test_request_id_is_echoed_or_made(self, client: TestClient) -> None:
+        assert (
+            client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+            == "abc-123"
+        )
+        made = client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"]
+        assert made != "bad id\n" and len(made) == 32
+
+    def test_one_json_log_line_per_request(
+        self, client: TestClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.INFO, logger="skinkb.access"):
+            client.get("/v1/sources", headers={"X-Request-ID": "trace-me"})
+        record = next(
+            r for r in caplog.records if getattr(r, "fields", {}).get("request_id") == "trace-me"
+        )
+        line = json.loads(JsonFormatter().format(record))
+        assert line["status"] == 200 and line["path"] == "/v1/sources" and line["duration_ms"] >= 0
+        assert "authorization" not in json.dumps(line).lower()
+
+
+class TestBodyLimit:
+    @pytest.fixture
+    def limited(self) -> TestClient:
+        return TestClient(BodySizeLimitMiddleware(echo_app, max_bytes=10))  # type: ignore[arg-type]
+
+    def test_declared_length_over_limit_is_413(self, limited: TestClient) -> None:
+        r = limited.post("/", content=b"x" * 11)
+        assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+    def test_chunked_body_over_limit_is_413(self, limited: TestClient) -> None:
+        def chunks() -> Iterator[bytes]:
+            for _ in range(5):
+                yield b"xxxx"
+
+        r = limited.post("/", content=chunks())
+        assert r.status_code == 413
+
+    def test_within_limit_passes(self, limited: TestClient) -> None:
+        assert limited.post("/", content=b"x" * 10).text == "10"
+
+
+class TestRateLimit:
+    def make(self, **kw) -> TestClient:  # type: ignore[no-untyped-def]
+        limits = {
+            "enabled": True,
+            "public": (1.0, 3),
+            "admin": (1.0, 2),
+            "auth_failures_per_minute": 2,
+        } | kw
+        return TestClient(RateLimitMiddleware(echo_app, **limits))  # type: ignore[arg-type]
+
+    def test_public_reads_per_address_then_429_with_retry_after(self) -> None:
+        client = self.make()
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 200]
+        r = client.get("/")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert r.headers["content-type"] == "application/problem+json"
+
+    def test_writes_are_limited_per_key(self) -> None:
+        client = self.make()
+        a = {"Authorization": "Bearer key-a"}
+        assert [client.post("/", headers=a).status_code for _ in range(3)] == [200, 200, 429]
+        assert client.post("/", headers={"Authorization": "Bearer key-b"}).status_code == 200
+
+    def test_failed_authentications_are_limited(self) -> None:
+        client = self.make()
+        bad = {"Authorization": "Bearer wrong"}
+        assert [client.get("/deny", headers=bad).status_code for _ in range(2)] == [401, 401]
+        assert client.get("/deny", headers=bad).status_code == 429
+
+    def test_disabled_lets_everything_through(self) -> None:
+        client = self.make(enabled=False)
+        assert {client.get("/").status_code for _ in range(10)} == {200}
+
+
+class TestTrustedHosts:
+    def test_unknown_host_is_400(self) -> None:
+        client = TestClient(TrustedHostMiddleware(echo_app, ["api.example.org", "*.example.net"]))  # type: ignore[arg-type]
+        assert client.get("http://api.example.org/").status_code == 200
+        assert client.get("http://a.example.net/").status_code == 200
+        r = client.get("http://evil.test/")
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+
+
+_GETS = [
+    (path, op.get("parameters", []))
+    for path, ops in app.openapi()["paths"].items()
+    for method, op in ops.items()
+    if method == "get"
+]
+
+
+def _filled(path: str, value: str) -> str:
+    return re.sub(r"\{[^}]+\}", value, path)
+
+
+class TestNul:
+    """PostgreSQL cannot store NUL (U+0000); it is refused at the edge, on both databases alike."""
+
+    @pytest.mark.parametrize("path", [p for p, params in _GETS if "{" in p], ids=lambda p: p)
+    def test_a_path_holding_nul_names_nothing(
+        self, client: TestClient, session: Session, path: str
+    ) -> None:
+        audited = session.scalar(select(func.count()).select_from(AuditEvent))
+        r = client.get(_filled(path, "a%00b"), headers={"Authorization": "Bearer unknown"})
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, r.text
+        # Not even a failed authentication is written down with it.
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == audited
+
+    @pytest.mark.parametrize(
+        ("path", "name"),
+        [(p, q["name"]) for p, params in _GETS for q in params if q["in"] == "query"],
+        ids=lambda v: v,
+    )
+    def test_a_query_parameter_holding_nul_is_422_naming_it(
+        self, client: TestClient, path: str, name: str
+    ) -> None:
+        r = client.get(_filled(path, "scalp-microneedling"), params={name: "x\x00"})
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+        assert r.json()["errors"] == [
+            {"loc": ["query", name], "msg": r.json()["detail"], "type": "string_nul"}
+        ]
+
+    def test_an_escape_split_over_chunks_is_still_seen(self) -> None:
+        client = TestClient(RefuseNulMiddleware(echo_app))
+        body = [b'{"name": "a\\u00', b'00"}']
+        r = client.post("/", content=iter(body), headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
+
+    def test_a_body_without_nul_reaches_the_app_whole(self) -> None:
+        client = TestClient(RefuseNulMiddleware(echo_app))
+        body = [b'{"name": "a\\\\u0000",', b' "b": 1}']  # an escaped backslash, then text
+        r = client.post("/", content=iter(body), headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.text == str(sum(map(len, body)))
+
+
+class TestServerErrors:
+    def test_500_is_problem_without_trace(self, client: TestClient) -> None:
+        @app.get("/boom-for-test", include_in_schema=False)
+        def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        try:
+            r = client.get("/boom-for-test")
+        finally:
+            app.router.routes.pop()
+        assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+        assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+def test_readyz_reports_head(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+    assert body["status"] == "ready" and body["schema"]
+
+
+class TestDatabaseUnavailable:
+    def test_lost_database_is_503_problem_with_retry_after(self, client: TestClient) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        @app.get("/db-gone-for-test", include_in_schema=False)
+        def gone() -> None:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+        try:
+            r = client.get("/db-gone-for-test")
+        finally:
+            app.router.routes.pop()
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "server closed" not in r.text
+
+
+def test_405_names_every_method_of_the_path(client: TestClient) -> None:
+    r = client.request("PUT", "/v1/admin/sources/some-source")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
