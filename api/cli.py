@@ -11,7 +11,8 @@ from sqlmodel import Session
 from api.config import settings
 from api.db import migrations
 from api.db.engine import get_engine, get_write_engine
-from api.db.setup import database_url, prepare_database
+from api.db import setup
+from api.db.setup import database_url
 from api.http.log import configure_logging
 from api.kb.documents import DocumentError
 
@@ -26,10 +27,15 @@ def seed_if_empty(session: Session) -> dict[str, int]:
     return {k: len(v) for k, v in load_seed(session).created.items()}
 
 
+def prepare_database() -> None:
+    """Migrate to head, and load the seed data when the knowledge base is empty."""
+    setup.prepare_database(seed_if_empty)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    prepare_database(seed_if_empty)
+    prepare_database()
     uvicorn.run(
         "api.main:app",
         host=args.host,

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import SessionDep
+from api.config import settings
+from api.deps import SessionDep, conditional_get, get_session
 from api.fastpath.direct import DirectReads, NotDirect, direct
 from api.fastpath.read_connection import ReadConnection
 from api.http.responses import Prevalidated
@@ -162,13 +163,13 @@ class TestWhatGoesToFastAPI:
     def test_handed_over(self, client: TestClient, path: str) -> None:
         assert not served_directly(direct_reads(), path)
 
-    def test_disabled(self, client: TestClient) -> None:
+    def test_disabled(self, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
         layer = direct_reads()
-        layer.enabled = False
-        try:
-            assert not served_directly(layer, "/v1/procedures/at-home-derma-roller/conditions")
-        finally:
-            layer.enabled = True
+        monkeypatch.setattr(settings, "direct_reads", False)
+        assert not served_directly(layer, "/v1/procedures/at-home-derma-roller/conditions")
+        monkeypatch.setattr(settings, "direct_reads", True)
+        monkeypatch.setattr(settings, "fastpath", False)
+        assert not served_directly(layer, "/v1/procedures/at-home-derma-roller/conditions")
 
 
 def prepared(*routes: Callable[[APIRouter], None]) -> DirectReads:
@@ -178,7 +179,7 @@ def prepared(*routes: Callable[[APIRouter], None]) -> DirectReads:
     for add in routes:
         add(router)
     small.include_router(router)
-    layer = DirectReads(Sentinel())
+    layer = DirectReads(Sentinel(), get_session, conditional_get)
     layer.prepare(small)
     return layer
 
@@ -244,5 +245,12 @@ class TestPreparing:
                 async def guarded(session: SessionDep) -> Prevalidated:
                     return Prevalidated({})
 
+        small = FastAPI()
+        router = APIRouter(prefix="/v1")
+        bad(router)
+        small.include_router(router)
+        layer = DirectReads(Sentinel(), get_session, conditional_get)
         with pytest.raises(NotDirect):
-            prepared(bad)
+            layer._routes(small)
+        layer.prepare(small)  # what the middleware does: nothing is answered directly
+        assert layer.routes == []

@@ -105,7 +105,7 @@ def test_sqlite_a_look_asks_nothing_until_a_commit_moves_the_wal_index(
     before = probe.revision()
     assert before is not None
     asked: list[str] = []
-    probe._watch.connection.set_trace_callback(asked.append)  # type: ignore[union-attr]
+    probe.watch.connection.set_trace_callback(asked.append)  # type: ignore[union-attr]
     for _ in range(100):
         assert probe.revision() == before
     assert asked == []  # no statement, no lock: the header was as last seen
@@ -151,7 +151,7 @@ def test_notifications_of_other_schemas_are_not_ours(engine: Engine, probe: Revi
 
 def lose_connection(engine: Engine, probe: RevisionProbe) -> None:
     """The probe's connection ends under it: the server terminates it, or (SQLite) it closes."""
-    connection = probe._watch.connection  # type: ignore[union-attr]
+    connection = probe.watch.connection  # type: ignore[union-attr]
     if engine.dialect.name == "sqlite":
         connection.close()
         return

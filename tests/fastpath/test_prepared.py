@@ -1,5 +1,6 @@
 """api.fastpath.prepared runs a select on the DB-API cursor: same rows as SQLAlchemy's own
-execution, whatever the IN-list lengths, with column types applied, events fired and errors wrapped."""
+execution, whatever the IN-list lengths, with column types applied, events fired and errors
+wrapped."""
 
 import pytest
 from sqlalchemy import bindparam, select

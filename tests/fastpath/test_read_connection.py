@@ -1,6 +1,6 @@
 """The connection a worker keeps for direct reads (api.fastpath.read_connection), on the
-database the suite targets: fresh data at every read, one snapshot within a read on SQLite, no transaction
-left open, and what happens when it is busy, on another thread, lost, or cannot be opened.
+database the suite targets: fresh data at every read, one snapshot within a read on SQLite, no
+transaction left open, and what happens when it is busy, on another thread, lost, or cannot be opened.
 
 It runs on a migrated database of its own (every edit here commits), not the seeded one."""
 
@@ -141,7 +141,7 @@ def test_a_database_it_cannot_open_yields_none_and_is_not_asked_again_at_once(
         with held.reading() as db:
             assert db is None
         assert tries == [1]  # the second read did not try again within RETRY_SECONDS
-        monkeypatch.setattr(held, "_retry_at", 0.0)
+        monkeypatch.setattr(held.own, "_retry_at", 0.0)
         with held.reading() as db:
             assert db is None
         assert tries == [1, 1]
