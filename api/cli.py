@@ -9,9 +9,8 @@ from pathlib import Path
 from sqlmodel import Session
 
 from api.config import settings
-from api.db import migrations
+from api.db import migrations, setup
 from api.db.engine import get_engine, get_write_engine
-from api.db import setup
 from api.db.setup import database_url
 from api.http.log import configure_logging
 from api.kb.documents import DocumentError

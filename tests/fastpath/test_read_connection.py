@@ -1,6 +1,7 @@
 """The connection a worker keeps for direct reads (api.fastpath.read_connection), on the
 database the suite targets: fresh data at every read, one snapshot within a read on SQLite, no
-transaction left open, and what happens when it is busy, on another thread, lost, or cannot be opened.
+transaction left open, and what happens when it is busy, on another thread, lost, or cannot be
+opened.
 
 It runs on a migrated database of its own (every edit here commits), not the seeded one."""
 
