@@ -23,19 +23,41 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from api.citations import is_verbatim  # noqa: E402
+from api.kb.citations import is_verbatim  # noqa: E402
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ANSWER_TYPES = {"numeric", "text"}
 AGREEMENTS = {"agree", "differ", "conflict"}
 EVIDENCE = {"study", "authority", "expert", "article"}
 VOCABULARIES = {"contraindication": {"avoid", "consult"}, "yes-no": {"yes", "no", "depends"}}
-TOPIC_KEYS = ["slug", "name", "question", "answer_type", "unit", "procedures", "agreement", "agreement_note"]
-POSITION_KEYS = ["slug", "topic", "source", "expert", "statement", "value", "answer", "procedure",
-                 "evidence", "commercial_interest", "citations"]
+TOPIC_KEYS = [
+    "slug",
+    "name",
+    "question",
+    "answer_type",
+    "unit",
+    "procedures",
+    "agreement",
+    "agreement_note",
+]
+POSITION_KEYS = [
+    "slug",
+    "topic",
+    "source",
+    "expert",
+    "statement",
+    "value",
+    "answer",
+    "procedure",
+    "evidence",
+    "commercial_interest",
+    "citations",
+]
 # Words that show a position rests on a study, or names a body, in its statement and its citations.
 STUDY_WORDS = re.compile(r"\b(stud(y|ies)|research|trials?)\b", re.I)
-AUTHORITY_WORDS = re.compile(r"\b(Academy|Association|Society|Institute|Organi[sz]ation|College|Agency|Administration)\b")
+AUTHORITY_WORDS = re.compile(
+    r"\b(Academy|Association|Society|Institute|Organi[sz]ation|College|Agency|Administration)\b"
+)
 
 problems: list[str] = []
 
@@ -48,7 +70,9 @@ def load(name: str) -> list:
     data = json.loads((HERE / name).read_text(encoding="utf-8"))
     text = (HERE / name).read_text(encoding="utf-8")
     if text != json.dumps(data, indent=2, ensure_ascii=False) + "\n":
-        problem(name, "not in the seed format (2-space indent, ensure_ascii false, trailing newline)")
+        problem(
+            name, "not in the seed format (2-space indent, ensure_ascii false, trailing newline)"
+        )
     if not isinstance(data, list):
         problem(name, "not a JSON array")
         return []
@@ -123,8 +147,12 @@ def derive(topic: dict, positions: list[dict]) -> str | None:
 def main() -> int:
     sources = json.loads((HERE / "sources.json").read_text(encoding="utf-8"))
     texts = {s["slug"]: s["text"] for s in sources}
-    procedures = {p["slug"] for p in json.loads((HERE / "procedures.json").read_text(encoding="utf-8"))}
-    experts = {e["slug"]: e for e in json.loads((HERE / "experts.json").read_text(encoding="utf-8"))}
+    procedures = {
+        p["slug"] for p in json.loads((HERE / "procedures.json").read_text(encoding="utf-8"))
+    }
+    experts = {
+        e["slug"]: e for e in json.loads((HERE / "experts.json").read_text(encoding="utf-8"))
+    }
 
     topics = load("topics.json")
     positions = load("positions.json")
@@ -209,18 +237,27 @@ def main() -> int:
         elif p["evidence"] == "expert":
             problem(where, "evidence 'expert' needs the expert's slug")
         excerpts = " ".join(c.get("excerpt", "") for c in p["citations"] if isinstance(c, dict))
-        if p["evidence"] == "study" and not (STUDY_WORDS.search(p["statement"]) and STUDY_WORDS.search(excerpts)):
-            problem(where, "a position resting on a study must say so, in its statement and a citation")
+        if p["evidence"] == "study" and not (
+            STUDY_WORDS.search(p["statement"]) and STUDY_WORDS.search(excerpts)
+        ):
+            problem(
+                where, "a position resting on a study must say so, in its statement and a citation"
+            )
         if p["evidence"] == "authority":
             named = AUTHORITY_WORDS.search(excerpts)
             if not named or named.group(0) not in p["statement"]:
-                problem(where, "a position resting on an authority must name it, in its statement and a citation")
+                problem(
+                    where,
+                    "a position resting on an authority must name it, in its statement and a citation",
+                )
 
         # procedure
         if p["procedure"] is not None:
             if p["procedure"] not in procedures:
                 problem(where, f"unknown procedure {p['procedure']!r}")
-            elif isinstance(topic["procedures"], list) and p["procedure"] not in topic["procedures"]:
+            elif (
+                isinstance(topic["procedures"], list) and p["procedure"] not in topic["procedures"]
+            ):
                 problem(where, f"procedure {p['procedure']!r} is not among the topic's procedures")
 
         # value and answer
@@ -236,7 +273,9 @@ def main() -> int:
                 elif v["min"] > v["max"]:
                     problem(where, "value min > max")
                 elif v["unit"] != topic["unit"]:
-                    problem(where, f"value unit {v['unit']!r} is not the topic's unit {topic['unit']!r}")
+                    problem(
+                        where, f"value unit {v['unit']!r} is not the topic's unit {topic['unit']!r}"
+                    )
         else:
             if p["value"] is not None:
                 problem(where, "a text topic's position has no value")
@@ -267,9 +306,14 @@ def main() -> int:
         derived = derive(t, ps)
         derived_by_topic[slug] = derived
         if derived is not None and t["agreement"] is not None:
-            problem(where, f"the rules decide {derived!r}: agreement must stay null (it is {t['agreement']!r})")
+            problem(
+                where,
+                f"the rules decide {derived!r}: agreement must stay null (it is {t['agreement']!r})",
+            )
         if derived is None and t["agreement"] is None:
-            problem(where, "the rules do not decide the agreement: set agreement and agreement_note")
+            problem(
+                where, "the rules do not decide the agreement: set agreement and agreement_note"
+            )
 
     # ---- report
     print(f"{'topic':<24} {'agreement':<9} {'how':<8} positions  sources")
@@ -278,18 +322,27 @@ def main() -> int:
         derived = derived_by_topic[slug]
         shown = derived or t["agreement"] or "?"
         how = "derived" if derived else "editor"
-        srcs = ",".join(sorted({f"{list(texts).index(p['source']):03d}" for p in ps if p['source'] in texts}))
+        srcs = ",".join(
+            sorted({f"{list(texts).index(p['source']):03d}" for p in ps if p["source"] in texts})
+        )
         print(f"{slug:<24} {shown:<9} {how:<8} {len(ps):>9}  {srcs}")
     agreements = Counter((derived_by_topic[s] or t["agreement"]) for s, t in topic_by_slug.items())
     disputed = sum(n for a, n in agreements.items() if a != "agree")
     print()
     print(f"topics: {len(topic_by_slug)}")
-    print(f"disputed (agreement other than agree): {disputed}  "
-          f"({', '.join(f'{a}: {n}' for a, n in sorted(agreements.items(), key=lambda x: str(x[0])))})")
+    print(
+        f"disputed (agreement other than agree): {disputed}  "
+        f"({', '.join(f'{a}: {n}' for a, n in sorted(agreements.items(), key=lambda x: str(x[0])))})"
+    )
     print(f"positions: {len(positions)}")
     evidence = Counter(p.get("evidence") for p in positions if isinstance(p, dict))
-    print("positions by evidence: " + ", ".join(f"{k}: {evidence.get(k, 0)}" for k in sorted(EVIDENCE)))
-    print(f"positions with a commercial interest: {sum(1 for p in positions if isinstance(p, dict) and p.get('commercial_interest'))}")
+    print(
+        "positions by evidence: "
+        + ", ".join(f"{k}: {evidence.get(k, 0)}" for k in sorted(EVIDENCE))
+    )
+    print(
+        f"positions with a commercial interest: {sum(1 for p in positions if isinstance(p, dict) and p.get('commercial_interest'))}"
+    )
 
     if problems:
         print(f"\n{len(problems)} problem(s):", file=sys.stderr)
