@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Check seed_data/topics.json and seed_data/positions.json, and print each topic's agreement.
 
 Run from the repository root:  python seed_data/check_topics.py
