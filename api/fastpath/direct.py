@@ -1,15 +1,11 @@
 """Direct reads (a bypass: `SKINKB_DIRECT_READS`): the hottest public GETs answered without
-FastAPI's per-request machinery (matching through nested routers, solving dependencies, wrapping
-the handler), which costs about as much as the database work and the rendering together.
+FastAPI's routing and dependency solving, which cost about as much as the read itself.
 
-A route opts in with `@direct` on its endpoint: an `async def` taking the session, path and
-scalar query parameters, returning a `Response` it renders itself. `DirectReads`, the innermost
-middleware, prepares every direct route from the app's own routes (FastAPI's internals:
-`iter_route_contexts`, `RouteContext`, `Dependant`), in the order FastAPI matches them, and
-answers a request only when the first route that matches is a direct one, each of its query
-parameters is given at most once and passes the route's own pydantic field, and no parameter of
-another dependency (`?fields=`) is given. Everything else, a request whose endpoint raises, and
-anything when preparing fails (logged once), goes to FastAPI, which answers as it always does.
+A route opts in with `@direct` on an `async def` endpoint taking the session, path and scalar
+query parameters and returning a `Response` it renders. `DirectReads` works out those routes from
+FastAPI's own (`iter_route_contexts`, `RouteContext`) and answers a request only when FastAPI
+would pick a direct route and every parameter passes the route's own field; anything else, an
+endpoint that raises, or a failure to prepare (logged once) goes to FastAPI.
 """
 
 import inspect

@@ -1,17 +1,10 @@
-"""The knowledge-base revision: the counter triggers bump with every committed edit.
-
-`current_revision` reads it in a request's own transaction (what a response is at least as new
-as). `RevisionProbe` knows it without a query per cached read, on a connection of its own:
-
-- SQLite: a look at the WAL-index header in the `-shm` file, mapped read-only: every commit
-  rewrites it (https://www.sqlite.org/walformat.html), so while its bytes are unchanged nothing
-  was committed. When they differ, `PRAGMA data_version` says whether anyone committed, and the
-  counter is read again only then. Strict: every call sees every commit that finished before it.
-- PostgreSQL: the connection LISTENs on `kb_revision`, whose triggers send
-  `pg_notify('kb_revision', '<schema> <revision>')` (migration 0004); a call reads what has
-  arrived without blocking, and the table on connect and after each commit of this process. An
-  edit made through another process shows once its notification arrives (measured in the
-  benchmark's notes: bench/results/NOTES.md).
+"""The knowledge-base revision (the counter triggers bump with every committed edit): read in a
+request's own transaction by `current_revision`, and known without a query per cached read by
+`RevisionProbe`, on a connection of its own. On SQLite the probe looks at the WAL-index header in
+the `-shm` file (every commit rewrites it; https://www.sqlite.org/walformat.html) and asks
+`PRAGMA data_version` only when it moved: strict. On PostgreSQL it LISTENs on `kb_revision`
+(migration 0004) and reads what has arrived without blocking: an edit of another process shows
+once its notification arrives (bench/results/NOTES.md says how soon).
 """
 
 import mmap

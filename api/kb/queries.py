@@ -244,6 +244,20 @@ def listed_terms(
     return items
 
 
+def with_citations(
+    session: Session, subject_type: str, rows: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Link rows (with a `link_id` column) as dicts, each with its link's citations in place of
+    the id: one more statement for them all."""
+    cites = read_citations(session, subject_type, [r.link_id for r in rows])
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        item["citations"] = cites[item.pop("link_id")]
+        out.append(item)
+    return out
+
+
 def listings(session: Session, link: LinkKind, owner_id: int) -> list[dict[str, Any]]:
     """The published links of a term to procedures (or ingredients), with citations."""
     target = KIND[link.target].table
@@ -260,13 +274,7 @@ def listings(session: Session, link: LinkKind, owner_id: int) -> list[dict[str, 
         .where(published(target), published(link.table))
         .order_by(target.slug, link.table.id)  # type: ignore[attr-defined]
     ).all()
-    cites = read_citations(session, link.subject_type, [r.link_id for r in rows])
-    out = []
-    for r in rows:
-        item = dict(r._mapping)
-        item["citations"] = cites[item.pop("link_id")]
-        out.append(item)
-    return out
+    return with_citations(session, link.subject_type, rows)
 
 
 def term_detail(session: Session, kind_name: str, slug: str, noun: str) -> dict[str, Any]:
@@ -457,13 +465,7 @@ def side_effects_of_ingredient(session: Session, ingredient: str) -> list[dict[s
         )
         .order_by(col(SideEffect.slug))
     ).all()
-    cites = read_citations(session, "ingredient_side_effect", [r.link_id for r in rows])
-    out = []
-    for r in rows:
-        item = dict(r._mapping)
-        item["citations"] = cites[item.pop("link_id")]
-        out.append(item)
-    return out
+    return with_citations(session, "ingredient_side_effect", rows)
 
 
 @cache

@@ -1,12 +1,14 @@
 """What the public routes share: query parameters declared once, `?include=` answers, and the
 JSON-LD document of a request."""
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from api.deps import NameSort
 from api.http import jsonld
 from api.http.responses import Prevalidated
 from api.kb import include, queries
@@ -26,6 +28,23 @@ Inherited = Annotated[
 SourceFilter = Annotated[
     str | None, Query(max_length=120, description="Only what this source (slug) says.")
 ]
+
+
+@dataclass
+class TermFilters:
+    """The order and filters every term collection (side effects, contraindications,
+    ingredients, conditions) offers."""
+
+    sort: NameSort = "slug"
+    procedure: ProcedureFilter = None
+    inherited: Inherited = True
+    source: SourceFilter = None
+
+    def as_arguments(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TermFiltersDep = Annotated[TermFilters, Depends()]
 
 
 def include_param(kind: str) -> Any:

@@ -4,15 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import NameSort, PageDep, SessionDep
+from api.deps import PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
-    Inherited,
-    ProcedureFilter,
-    SourceFilter,
+    TermFiltersDep,
     include_param,
     jsonld_document,
     with_included,
@@ -28,20 +26,14 @@ Include = Annotated[str | None, include_param("condition")]
 async def list_conditions(
     session: SessionDep,
     page: PageDep,
-    sort: NameSort = "slug",
-    procedure: ProcedureFilter = None,
-    inherited: Inherited = True,
-    source: SourceFilter = None,
+    filters: TermFiltersDep,
 ) -> dict:
     return page.answer(
         *queries.term_page(
             session,
             "condition",
             page.window,
-            procedure=procedure,
-            inherited=inherited,
-            source=source,
-            sort=sort,
+            **filters.as_arguments(),
         )
     )
 

@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import NameSort, PageDep, SessionDep
+from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import Inherited, ProcedureFilter, SourceFilter, include_param, with_included
+from api.routes.common import TermFiltersDep, include_param, with_included
 from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
@@ -20,10 +20,7 @@ Include = Annotated[str | None, include_param("contraindication")]
 async def list_contraindications(
     session: SessionDep,
     page: PageDep,
-    sort: NameSort = "slug",
-    procedure: ProcedureFilter = None,
-    inherited: Inherited = True,
-    source: SourceFilter = None,
+    filters: TermFiltersDep,
     level: Annotated[
         Level | None, Query(description="`avoid` the procedure, or `consult` a doctor first.")
     ] = None,
@@ -34,10 +31,7 @@ async def list_contraindications(
             session,
             "contraindication",
             page.window,
-            procedure=procedure,
-            inherited=inherited,
-            source=source,
-            sort=sort,
+            **filters.as_arguments(),
             where=where,
         )
     )

@@ -5,15 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlmodel import col
 
-from api.deps import NameSort, PageDep, SessionDep
+from api.deps import PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
-    Inherited,
-    ProcedureFilter,
-    SourceFilter,
+    TermFiltersDep,
     include_param,
     jsonld_document,
     with_included,
@@ -29,10 +27,7 @@ Include = Annotated[str | None, include_param("ingredient")]
 async def list_ingredients(
     session: SessionDep,
     page: PageDep,
-    sort: NameSort = "slug",
-    procedure: ProcedureFilter = None,
-    inherited: Inherited = True,
-    source: SourceFilter = None,
+    filters: TermFiltersDep,
     role: Annotated[Role | None, Query(description="The role it plays for a procedure.")] = None,
     kind: Annotated[
         str | None, Query(max_length=40, description="What it is: drug, antiseptic, serum, ...")
@@ -48,10 +43,7 @@ async def list_ingredients(
             session,
             "ingredient",
             page.window,
-            procedure=procedure,
-            inherited=inherited,
-            source=source,
-            sort=sort,
+            **filters.as_arguments(),
             where=tuple(where),
         )
     )

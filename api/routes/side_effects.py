@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import ColumnElement
 
-from api.deps import NameSort, PageDep, SessionDep
+from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import Inherited, ProcedureFilter, SourceFilter, include_param, with_included
+from api.routes.common import TermFiltersDep, include_param, with_included
 from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
@@ -21,10 +21,7 @@ Include = Annotated[str | None, include_param("side_effect")]
 async def list_side_effects(
     session: SessionDep,
     page: PageDep,
-    sort: NameSort = "slug",
-    procedure: ProcedureFilter = None,
-    inherited: Inherited = True,
-    source: SourceFilter = None,
+    filters: TermFiltersDep,
     ingredient: Annotated[
         str | None, Query(max_length=120, description="Side effects named for an ingredient.")
     ] = None,
@@ -39,10 +36,7 @@ async def list_side_effects(
             session,
             "side_effect",
             page.window,
-            procedure=procedure,
-            inherited=inherited,
-            source=source,
-            sort=sort,
+            **filters.as_arguments(),
             where=where,
         )
     )
