@@ -134,7 +134,7 @@ def derive(topic: dict, positions: list[dict]) -> str | None:
         return "differ"
     if not positions or any(p["answer"] is None for p in positions):
         return None
-    by_procedure = defaultdict(set)
+    by_procedure: dict[str, set[str]] = defaultdict(set)
     for p in positions:
         if p["procedure"] is not None:
             by_procedure[p["procedure"]].add(p["answer"])

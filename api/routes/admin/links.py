@@ -108,13 +108,13 @@ def add_link_routes(link: Link) -> None:
     extra = next((name for name in NARROWING if name in body_model.model_fields), None)
     target = Annotated[str, Path(alias=term.name)]
     path = f"/{link.owner}/{{slug}}/{link.path}"
-    removal = {
-        "path": f"{path}/{{{term.name}}}",
-        "response_model": AdminEntry,
-        "responses": REMOVE,
-        "summary": f"Take a {term.name.replace('_', ' ')} off a {link.owner.removesuffix('s')}",
-        "name": f"admin_remove_{link.owner}_{term.name}",
-    }
+    declare_removal = router.delete(
+        f"{path}/{{{term.name}}}",
+        response_model=AdminEntry,
+        responses=REMOVE,
+        summary=f"Take a {term.name.replace('_', ' ')} off a {link.owner.removesuffix('s')}",
+        name=f"admin_remove_{link.owner}_{term.name}",
+    )
 
     @router.post(
         path,
@@ -153,7 +153,7 @@ def add_link_routes(link: Link) -> None:
 
     if extra is None:
 
-        @router.delete(**removal)
+        @declare_removal
         def remove(
             slug: str, listed: target, session: SessionDep, key: Editor, version: IfMatch
         ) -> JSONResponse:
@@ -162,14 +162,14 @@ def add_link_routes(link: Link) -> None:
     else:
         narrowing = NARROWING[extra]
 
-        @router.delete(**removal)
+        @declare_removal
         def remove_narrowed(
             slug: str,
             listed: target,
             session: SessionDep,
             key: Editor,
             version: IfMatch,
-            narrowed: narrowing = None,
+            narrowed: narrowing = None,  # type: ignore[valid-type]
         ) -> JSONResponse:
             return removed(session, slug, listed, {extra: narrowed}, version, key)
 
