@@ -134,11 +134,11 @@ def derive(topic: dict, positions: list[dict]) -> str | None:
         return "differ"
     if not positions or any(p["answer"] is None for p in positions):
         return None
-    by_procedure: dict[str, set[str]] = defaultdict(set)
+    answers_of: dict[str, set[str]] = defaultdict(set)
     for p in positions:
         if p["procedure"] is not None:
-            by_procedure[p["procedure"]].add(p["answer"])
-    if any(len(answers) > 1 for answers in by_procedure.values()):
+            answers_of[p["procedure"]].add(p["answer"])
+    if any(len(answers) > 1 for answers in answers_of.values()):
         return "conflict"
     if len({p["answer"] for p in positions}) == 1:
         return "agree"
