@@ -1,4 +1,5 @@
-"""The `total` of a list: counted once per knowledge-base revision, right after any edit."""
+"""The `total` of a list: counted once per knowledge-base revision (api.fastpath.counts), right
+after any edit."""
 
 import pytest
 from fastapi.testclient import TestClient
