@@ -32,7 +32,7 @@ def test_serve_migrates_and_seeds_an_empty_database(empty_database_url: str) -> 
 def test_seed_twice_then_export_round_trips(empty_database_url: str, tmp_path: Path) -> None:
     first = run(["seed"], empty_database_url)
     assert first.returncode == 0, first.stderr
-    assert len(json.loads(first.stdout)["created"]["quotes"]) == 24
+    assert len(json.loads(first.stdout)["created"]["quotes"]) == 23
     again = run(["seed"], empty_database_url)
     report = json.loads(again.stdout)
     assert not any(report["created"].values()) and not any(report["changed"].values())

@@ -42,7 +42,9 @@ class TestJsonLd:
     def test_procedure_is_a_medical_procedure_with_outcomes_and_contraindications(
         self, client: TestClient
     ) -> None:
-        doc, flat = graph_of(client, "/v1/procedures/in-office-microneedling-pen")
+        # The at-home roller has preparation, protocol and aftercare steps of its own (the pen's
+        # only aftercare step was 004's doctor's, now on in-office-derma-roller).
+        doc, flat = graph_of(client, "/v1/procedures/at-home-derma-roller")
         assert doc["@context"] == "https://schema.org"
         me = node(flat, doc["@id"])
         assert me["@type"] == [SCHEMA + "MedicalProcedure"]

@@ -82,8 +82,8 @@ class TestCompleteness:
     def test_entity_counts(self, session: Session) -> None:
         count = lambda t: session.scalar(select(func.count()).select_from(t))  # noqa: E731
         assert count(Expert) == 7
-        assert count(Quote) == 24
-        assert count(Procedure) == 9
+        assert count(Quote) == 23
+        assert count(Procedure) == 10
 
     def test_all_twelve_side_effects_of_the_list(self, session: Session) -> None:
         items = list_items(IN_OFFICE_AND_AT_HOME, "Side effects of microneeding can include:")
@@ -109,7 +109,8 @@ class TestCompleteness:
             ]
             assert avoid, item
             named |= {link.contraindication_id for link in avoid}
-        assert len(named) == 8
+        # "Have eczema or psoriasis" names two contraindications, eczema and psoriasis.
+        assert len(named) == 9
 
     def test_consult_list_of_the_dermapen_article(self, session: Session) -> None:
         items = list_items(DERMAPENS, "You need to consult the doctor before an appointment if:")
@@ -230,9 +231,10 @@ class TestQuotes:
         for text in TEXTS.values():
             flat = normalise(text)
             segments += re.findall(r'"([^"]+)"', flat)
-        # A scare quote, not a person speaking.
-        segments = [s.strip().rstrip(",") for s in segments if s != "injury"]
-        assert len(segments) == 24
+        # A scare quote, not a person speaking; and Jay's one word "upkeep." inside the writer's
+        # report, which the at-home roller's frequency cites instead of a quote.
+        segments = [s.strip().rstrip(",") for s in segments if s not in ("injury", "upkeep.")]
+        assert len(segments) == 23
         assert [s for s in segments if s not in stored] == []
 
     def test_each_quote_is_attributed_to_an_expert_of_its_source(self, client) -> None:  # type: ignore[no-untyped-def]

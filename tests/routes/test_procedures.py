@@ -4,13 +4,14 @@ from fastapi.testclient import TestClient
 
 ROLLER = "at-home-derma-roller"
 PEN = "in-office-microneedling-pen"
+DOCTORS_ROLLER = "in-office-derma-roller"
 GENERAL = "scalp-microneedling"
 
 
 class TestListProcedures:
     def test_lists_the_hierarchy(self, client: TestClient) -> None:
         body = client.get("/v1/procedures").json()
-        assert body["total"] == 9
+        assert body["total"] == 10
         by_slug = {p["slug"]: p for p in body["items"]}
         assert by_slug[GENERAL]["parent"] is None
         assert by_slug[ROLLER]["parent"] == GENERAL
@@ -22,8 +23,10 @@ class TestListProcedures:
             by_slug[ROLLER]["needle_length_min_mm"],
             by_slug[ROLLER]["needle_length_max_mm"],
         ) == (0.1, 0.1)
-        assert by_slug[PEN]["needle_length_min_mm"] == 0.25
-        assert by_slug[PEN]["needle_length_max_mm"] == 3.0
+        assert by_slug[PEN]["needle_length_min_mm"] == 0.5
+        assert by_slug[PEN]["needle_length_max_mm"] == 1.5
+        assert by_slug[DOCTORS_ROLLER]["needle_length_min_mm"] == 0.25
+        assert by_slug[DOCTORS_ROLLER]["needle_length_max_mm"] == 3.0
 
     def test_filter_by_setting(self, client: TestClient) -> None:
         items = client.get("/v1/procedures", params={"setting": "at-home"}).json()["items"]
@@ -34,7 +37,7 @@ class TestListProcedures:
         items = client.get("/v1/procedures", params={"parent": GENERAL, "kind": "variant"}).json()[
             "items"
         ]
-        assert {p["slug"] for p in items} == {ROLLER, PEN, "at-home-dermapen"}
+        assert {p["slug"] for p in items} == {ROLLER, PEN, DOCTORS_ROLLER, "at-home-dermapen"}
 
     def test_filter_by_source(self, client: TestClient) -> None:
         items = client.get(
@@ -58,10 +61,10 @@ class TestListProcedures:
         seen, url = [], "/v1/procedures?limit=2"
         while url:
             body = client.get(url).json()
-            assert len(body["items"]) <= 2 and body["total"] == 9
+            assert len(body["items"]) <= 2 and body["total"] == 10
             seen += [p["slug"] for p in body["items"]]
             url = body["next"]
-        assert len(seen) == 9 and seen == sorted(seen)
+        assert len(seen) == 10 and seen == sorted(seen)
 
     def test_forged_cursor_is_422(self, client: TestClient) -> None:
         r = client.get("/v1/procedures", params={"cursor": "%%%"})

@@ -22,7 +22,7 @@ class TestListSideEffects:
 
     def test_filter_by_source(self, client: TestClient) -> None:
         rows = client.get("/v1/side-effects?source=microneedling-of-the-scalp").json()["items"]
-        assert {r["slug"] for r in rows} == {"redness", "bleeding"}
+        assert {r["slug"] for r in rows} == {"redness", "bleeding", "skin-damage"}
 
     def test_filter_by_ingredient(self, client: TestClient) -> None:
         rows = client.get("/v1/side-effects?ingredient=minoxidil").json()["items"]

@@ -185,14 +185,14 @@ WRITES: list[tuple[str, str, Any, Any]] = [
         "restore",
         "editor",
         lambda c: c.patch(
-            "/v1/admin/conditions/scars",
+            "/v1/admin/conditions/alopecia-areata",
             json={"name": "Scarring"},
-            headers=_etag(c, "/v1/admin/conditions/scars"),
+            headers=_etag(c, "/v1/admin/conditions/alopecia-areata"),
         ),
         lambda c: (
             "POST",
-            "/v1/admin/conditions/scars/revisions/1/restore",
-            {"headers": _etag(c, "/v1/admin/conditions/scars")},
+            "/v1/admin/conditions/alopecia-areata/revisions/1/restore",
+            {"headers": _etag(c, "/v1/admin/conditions/alopecia-areata")},
         ),
     ),
     (
@@ -221,8 +221,8 @@ WRITES: list[tuple[str, str, Any, Any]] = [
         None,
         lambda c: (
             "DELETE",
-            "/v1/admin/conditions/scars",
-            {"headers": _etag(c, "/v1/admin/conditions/scars")},
+            "/v1/admin/conditions/alopecia-areata",
+            {"headers": _etag(c, "/v1/admin/conditions/alopecia-areata")},
         ),
     ),
     ("import", "publisher", None, lambda c: ("POST", "/v1/admin/import", {"json": {}})),
@@ -271,7 +271,9 @@ def test_keys_never_reach_the_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     editor.get("/v1/admin/sources")
-    editor.patch("/v1/admin/conditions/scars", json={"name": "x"}, headers={"If-Match": '"1"'})
+    editor.patch(
+        "/v1/admin/conditions/alopecia-areata", json={"name": "x"}, headers={"If-Match": '"1"'}
+    )
     client.get("/v1/admin/sources", headers={"Authorization": f"Bearer {keys['editor']}x"})
     assert caplog.records, "the requests were logged"
     logged = caplog.text + " ".join(str(getattr(r, "fields", "")) for r in caplog.records)

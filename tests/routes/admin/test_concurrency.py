@@ -132,7 +132,7 @@ def test_concurrent_editors_retrying_on_412_lose_no_update(committed: tuple[Engi
     """Each editor adds one alias, re-reading and retrying when told its version is stale."""
     _, key = committed
     headers = {"Authorization": f"Bearer {key}"}
-    url = "/v1/admin/conditions/scars"
+    url = "/v1/admin/conditions/alopecia-areata"
     start = threading.Barrier(EDITORS)
     outcomes: list[list[int]] = [[] for _ in range(EDITORS)]
 

@@ -19,7 +19,7 @@ MARKERS = [*DRAFT_SLUGS, "Testville", "LEAKED-NAME", "LEAKED-NOTE"]
 SLUGS = {
     "procedures": ["scalp-microneedling", "at-home-dermapen", "test-needling"],
     "side-effects": ["redness", "itching", "scalp-tingling"],
-    "contraindications": ["eczema-or-psoriasis", "open-wound"],
+    "contraindications": ["eczema", "open-wound"],
     "ingredients": ["minoxidil", "gentle-serum"],
     "conditions": ["androgenetic-alopecia", "thinning-crowns"],
     "experts": ["bertha-baum", "jane-roe"],
@@ -167,7 +167,7 @@ class TestDraftsStayPrivate:
 
 
 class TestRevisions:
-    ENTRY = "/v1/admin/conditions/scars"
+    ENTRY = "/v1/admin/conditions/alopecia-areata"
 
     def edit(self, c: Admin, **changes: object) -> None:
         r = c.patch(self.ENTRY, json=changes, headers={"If-Match": c.etag(self.ENTRY)})
@@ -185,7 +185,7 @@ class TestRevisions:
             (2, "update", "editor-key", 3),
             (3, "publish", "publisher-key", 4),
         ]
-        assert revisions[0]["diff"] == {"name": {"from": "Scars", "to": "Scarring"}}
+        assert revisions[0]["diff"] == {"name": {"from": "Alopecia areata", "to": "Scarring"}}
         assert set(revisions[1]["diff"]) == {"description", "aliases"}
         assert revisions[2]["document"]["description"] == "Marks left by healed skin."
 
@@ -231,7 +231,7 @@ class TestRevisions:
         assert (event["actor"], event["action"], event["target"]) == (
             "editor-key",
             "update",
-            "conditions/scars",
+            "conditions/alopecia-areata",
         )
 
     def test_the_audit_log_pages_back_in_time(self, editor: Admin, admin: Admin) -> None:
@@ -262,7 +262,9 @@ class TestAuditLogIsAppendOnly:
         self, session: Session, editor: Admin
     ) -> None:
         edit = editor.patch(
-            "/v1/admin/conditions/scars", json={"name": "Scarring"}, headers={"If-Match": '"1"'}
+            "/v1/admin/conditions/alopecia-areata",
+            json={"name": "Scarring"},
+            headers={"If-Match": '"1"'},
         )
         assert edit.status_code == 200
         for statement in (
