@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.servers import skinkb_server
 from seed_data.loader import read_seed_files
@@ -78,3 +79,16 @@ def test_serve_runs_the_configured_event_loop() -> None:
             timeout=60,
         )
         assert out.stdout.strip() == wanted, out.stderr
+
+
+def test_import_of_what_is_not_an_export_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import main
+
+    for text, said in (("not json {", "is not JSON"), ("[1, 2]", "holds a JSON list")):
+        path = tmp_path / "documents.json"
+        path.write_text(text, encoding="utf-8")
+        assert main(["import", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err
