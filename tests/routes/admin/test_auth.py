@@ -302,7 +302,8 @@ def test_every_admin_operation_declares_its_problems() -> None:
 
 @pytest.fixture
 def rate_limited(client: TestClient) -> Iterator[Any]:
-    """The app's own rate limit layer, switched on with 20 refusals a minute per address."""
+    """The app's own rate limit layer, switched on: 20 refusals per address, refilled so slowly
+    that a slow test machine sees none come back."""
     from api.http.rate_limit import RateLimitMiddleware, TokenBuckets
 
     client.get("/healthz")  # builds the middleware stack
@@ -310,7 +311,7 @@ def rate_limited(client: TestClient) -> Iterator[Any]:
     while not isinstance(layer, RateLimitMiddleware):
         layer = layer.app
     saved = layer.enabled, layer.auth_failures, layer.admin
-    layer.enabled, layer.auth_failures = True, TokenBuckets(20 / 60, 20)
+    layer.enabled, layer.auth_failures = True, TokenBuckets(1 / 3600, 20)
     layer.admin = TokenBuckets(5.0, 50)
     yield layer
     layer.enabled, layer.auth_failures, layer.admin = saved
