@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -43,6 +44,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop=args.loop,
         http=_http_protocol(),
         access_log=args.access_log,
+        # The client address (rate limits, audit, log) from X-Forwarded-For, believed only
+        # from these proxies.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,  # keep the JSON lines of configure_logging
     )
     return 0
@@ -136,12 +141,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     from api.kb import editing
     from models import ApiKey
 
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    documents = _read_documents(args.file)
+    if documents is None:
+        return 1
     actor = ApiKey(name=f"cli:{getpass.getuser()}", role="admin", prefix="", key_hash="")
     migrations.upgrade(_url())
     with Session(get_engine()) as session:
         try:
-            report = editing.import_documents(session, json.loads(text), args.dry_run, actor)
+            report = editing.import_documents(session, documents, args.dry_run, actor)
         except Unprocessable as exc:
             print("import refused, nothing written:", file=sys.stderr)
             for error in exc.errors or []:
@@ -153,6 +160,24 @@ def cmd_import(args: argparse.Namespace) -> int:
             session.commit()
     print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))
     return 1 if report.refused else 0
+
+
+def _read_documents(file: str) -> dict[str, Any] | None:
+    """The JSON object of collections in `file` ('-': stdin); None, said why, if it is not one."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        documents = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"import refused, nothing written: {file} is not JSON: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(documents, dict):
+        print(
+            f"import refused, nothing written: {file} holds a JSON {type(documents).__name__}, "
+            "not an object of collections as `skinkb export` writes it",
+            file=sys.stderr,
+        )
+        return None
+    return documents
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     db_echo: bool = False
     page_size_default: int = 20
     page_size_max: int = 100
+    # The service's own URL (`https://kb.example.org`) for `next`, `Link` and JSON-LD `@id`;
+    # empty: taken from the request's Host header, which only `trusted_hosts` then vouches for.
     public_base_url: str = ""
     # HTTP caching of public reads: Cache-Control max-age and stale-while-revalidate.
     cache_max_age: int = 60
@@ -46,11 +48,21 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     request_log: bool = True  # one JSON line per request on stdout
     trusted_hosts: list[str] = ["*"]
+    # The proxies whose X-Forwarded-For / -Proto `skinkb serve` believes (uvicorn's
+    # forwarded_allow_ips: addresses or networks, comma-separated, or "*"); the rate limits
+    # key on the client address so resolved.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Above the largest valid body: a 200,000-character source text, JSON-escaped.
     max_body_bytes: int = 2_097_152
     rate_limit_enabled: bool = True
+    # Public reads are limited only when asked: behind a proxy not listed in
+    # forwarded_allow_ips, every client would share the proxy's address.
+    rate_limit_public_enabled: bool = False
     rate_limit_public_per_second: float = 50.0  # per client address, public reads
     rate_limit_public_burst: int = 200
+    # Public reads with a valid API key (any role): a bucket per key at this rate (burst four
+    # times it), for a site's own servers; 0: keys share their address's bucket.
+    rate_limit_public_key_allowance: float = 250.0
     rate_limit_admin_per_second: float = 5.0  # per API key, admin writes
     rate_limit_admin_burst: int = 50
     rate_limit_auth_failures_per_minute: int = 20  # per client address

@@ -126,11 +126,22 @@ def current_key(
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
+def known_key(authorization: str) -> bool:
+    """Whether an Authorization header holds a live API key of any role: the rate limit gives
+    such public reads a bucket of their own. Its own short read session."""
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return False
+    with open_session("GET") as session:
+        return keys.find_key(session, credential.strip()) is not None
+
+
 def require_role(role: KeyRole):  # type: ignore[no-untyped-def]
     """A dependency admitting keys of `role` or a higher one; 403 for the others."""
 
-    def check(key: CurrentKey) -> ApiKey:
+    def check(request: Request, session: SessionDep, key: CurrentKey) -> ApiKey:
         if KeyRole(key.role).rank < role.rank:
+            audit.forbidden(session, key.name, request.method, request.url.path, role.value)
             raise Forbidden(
                 f"This needs the {role.value} role; the key {key.name!r} is {key.role}."
             )

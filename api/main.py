@@ -1,16 +1,17 @@
 """The FastAPI application: routers under /v1, middleware from the edge inwards, problem+json."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from api.config import settings
-from api.deps import conditional_get, get_session
+from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
-from api.http.caching import NoStoreForAdmin, install_http_caching
+from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
 from api.http.openapi import install_openapi
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
@@ -31,6 +32,8 @@ from api.routes import (
     stats,
 )
 
+log = logging.getLogger("skinkb")
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,10 +41,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collection no longer walks it. FastAPI builds each route's parameters at its first
     # request; built now, they are frozen too.
     direct.build_route_parameters(app)
+    warn_if_host_makes_urls()
     gc.freeze()
     yield
     gc.unfreeze()
     read_connection.close()
+
+
+def warn_if_host_makes_urls() -> None:
+    """Without a public base URL the `next`, `Link` and `@id` URLs take the request's Host; with
+    any host trusted too, a client chooses them (fine in development, not in production)."""
+    if not settings.public_base_url and "*" in settings.trusted_hosts:
+        log.warning(
+            "SKINKB_PUBLIC_BASE_URL is unset and SKINKB_TRUSTED_HOSTS allows any host: the URLs "
+            "in answers follow the request's Host header; set both in production"
+        )
 
 
 app = FastAPI(
@@ -63,19 +77,28 @@ app.add_middleware(
     direct.DirectReads, session_dependency=get_session, revision_dependency=conditional_get
 )
 install_http_caching(app, remember=response_cache.remember)
-app.add_middleware(NoStoreForAdmin)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(RefuseNulMiddleware)
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
+install_cors(app)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,
-    public=(settings.rate_limit_public_per_second, settings.rate_limit_public_burst),
+    public=(settings.rate_limit_public_per_second, settings.rate_limit_public_burst)
+    if settings.rate_limit_public_enabled
+    else None,
+    public_key_allowance=(
+        settings.rate_limit_public_key_allowance,
+        int(4 * settings.rate_limit_public_key_allowance),
+    ),
     admin=(settings.rate_limit_admin_per_second, settings.rate_limit_admin_burst),
     auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute,
+    known_key=known_key,
 )
 app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
+# Outside every middleware that may answer (413, 422, 429, 400), so admin answers all get it.
+app.add_middleware(NoStoreForAdmin)
 app.add_middleware(RequestContextMiddleware)
 
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(conditional_get)])

@@ -47,7 +47,10 @@ class ServerSecret(SQLModel, table=True):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = pydantic.Field(min_length=1, max_length=NAME_MAX, pattern=r"^[\w .@-]+$")
+    # Letters, digits, `_ .@-`, with at least one visible character.
+    name: str = pydantic.Field(
+        min_length=1, max_length=NAME_MAX, pattern=r"^[\w .@-]*[\w.@-][\w .@-]*$"
+    )
     role: KeyRole
 
 

@@ -25,6 +25,7 @@ from api.db.engine import is_sqlite, make_engine
 from api.deps import get_session
 from api.fastpath.counts import memo as count_memo
 from api.fastpath.response_cache import memo as http_cache_memo
+from api.kb import audit
 from api.kb.search import vocabularies as search_vocabularies
 from api.main import app
 from models.side_effect import SideEffect
@@ -87,6 +88,7 @@ def forget_revisions() -> None:
     http_cache_memo.clear()
     count_memo.clear()
     search_vocabularies.clear()
+    audit.failures.forget()  # failures counted in memory, of writes rolled back
 
 
 @pytest.fixture

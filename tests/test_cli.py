@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.servers import skinkb_server
 from seed_data.loader import read_seed_files
@@ -78,3 +79,34 @@ def test_serve_runs_the_configured_event_loop() -> None:
             timeout=60,
         )
         assert out.stdout.strip() == wanted, out.stderr
+
+
+def test_import_of_what_is_not_an_export_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.cli import parser
+
+    for text, said in (("not json {", "is not JSON"), ("[1, 2]", "holds a JSON list")):
+        path = tmp_path / "documents.json"
+        path.write_text(text, encoding="utf-8")
+        args = parser().parse_args(["import", str(path)])
+        assert args.func(args) == 1
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err
+
+
+def test_serve_believes_forwarded_addresses_only_from_the_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    from api import cli
+    from api.config import settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(cli, "prepare_database", lambda: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr(settings, "forwarded_allow_ips", "10.0.0.0/8")
+    args = cli.parser().parse_args(["serve"])
+    assert args.func(args) == 0
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "10.0.0.0/8"

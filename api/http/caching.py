@@ -174,9 +174,14 @@ class NoStoreForAdmin:
 
 
 def install_http_caching(app: FastAPI, remember: Remember | None) -> None:
-    """ETags, Cache-Control and 304s for public reads, and open CORS for them."""
+    """ETags, Cache-Control and 304s for public reads."""
     app.add_exception_handler(NotModified, _not_modified)
     app.add_middleware(HttpCacheMiddleware, remember=remember)
+
+
+def install_cors(app: FastAPI) -> None:
+    """Open CORS for public reads. Added outside every layer that answers a public read (the
+    response cache too), so a remembered answer carries the same CORS headers as a fresh one."""
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

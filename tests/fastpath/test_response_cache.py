@@ -91,3 +91,26 @@ def test_a_pending_edit_or_a_draft_never_reaches_the_cache(servers) -> None:  # 
     # A matching If-None-Match still gets 304 from memory.
     etag = a.http.get(WATCHED).headers["ETag"]
     assert a.http.get(WATCHED, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_remembered_answer_carries_the_cors_headers_of_a_fresh_one(
+    empty_database_url: str,
+) -> None:
+    assert run(["seed"], empty_database_url).returncode == 0
+    server = Server(empty_database_url)
+    try:
+        cors = ("access-control-allow-origin", "access-control-expose-headers", "vary")
+        for origin in ({"Origin": "https://example.org"}, {}):
+            fresh, remembered = (server.http.get(WATCHED, headers=origin) for _ in range(2))
+            assert fresh.status_code == remembered.status_code == 200
+            assert [fresh.headers.get(h) for h in cors] == [remembered.headers.get(h) for h in cors]
+            assert "Origin" in remembered.headers["vary"]
+        assert remembered.headers["etag"] == fresh.headers["etag"]
+        assert (
+            "ETag"
+            in server.http.get(WATCHED, headers={"Origin": "https://a.test"}).headers[
+                "access-control-expose-headers"
+            ]
+        )
+    finally:
+        server.stop()

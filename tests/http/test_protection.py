@@ -28,6 +28,8 @@ async def echo_app(scope, receive, send):  # type: ignore[no-untyped-def]
         if not message.get("more_body"):
             break
     status = 401 if scope["path"] == "/deny" else 200
+    if scope["path"] == "/whoami":  # 200 for the one good key, 401 for anything else
+        status = 200 if (b"authorization", b"Bearer good") in scope["headers"] else 401
     await send({"type": "http.response.start", "status": status, "headers": []})
     await send({"type": "http.response.body", "body": str(size).encode()})
 
@@ -38,6 +40,10 @@ class TestRequestContext:
             assert response.headers["x-content-type-options"] == "nosniff"
             assert response.headers["referrer-policy"] == "no-referrer"
             assert "default-src 'none'" in response.headers["content-security-policy"]
+
+    def test_request_ids_made_are_random(self, client: TestClient) -> None:
+        made = [int(client.get("/healthz").headers["x-request-id"], 16) for _ in range(3)]
+        assert all(abs(b - a) > 1_000_000 for a, b in zip(made, made[1:], strict=False))
 
     def test_request_id_is_echoed_or_made(self, client: TestClient) -> None:
         assert (
@@ -58,6 +64,42 @@ class TestRequestContext:
         line = json.loads(JsonFormatter().format(record))
         assert line["status"] == 200 and line["path"] == "/v1/sources" and line["duration_ms"] >= 0
         assert "authorization" not in json.dumps(line).lower()
+
+    def test_the_log_line_names_the_key(
+        self, client: TestClient, session: Session, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from api.kb.keys import create_key
+        from models.api_key import KeyRole
+
+        key = create_key(session, "logged-key", KeyRole.editor).key
+        session.commit()
+        with caplog.at_level(logging.INFO, logger="skinkb.access"):
+            r = client.get(
+                "/v1/admin/sources",
+                headers={"Authorization": f"Bearer {key}", "X-Request-ID": "who-am-i"},
+            )
+        assert r.status_code == 200
+        record = next(
+            r for r in caplog.records if getattr(r, "fields", {}).get("request_id") == "who-am-i"
+        )
+        assert json.loads(JsonFormatter().format(record))["key_name"] == "logged-key"
+        assert key not in caplog.text
+
+    def test_a_warning_when_the_host_header_makes_the_urls(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from api.config import settings
+        from api.main import warn_if_host_makes_urls
+
+        with caplog.at_level(logging.WARNING, logger="skinkb"):
+            monkeypatch.setattr(settings, "public_base_url", "")
+            monkeypatch.setattr(settings, "trusted_hosts", ["*"])
+            warn_if_host_makes_urls()
+            assert "SKINKB_PUBLIC_BASE_URL" in caplog.text
+            caplog.clear()
+            monkeypatch.setattr(settings, "public_base_url", "https://kb.example.org")
+            warn_if_host_makes_urls()
+            assert caplog.text == ""
 
 
 class TestBodyLimit:
@@ -108,7 +150,57 @@ class TestRateLimit:
         client = self.make()
         bad = {"Authorization": "Bearer wrong"}
         assert [client.get("/deny", headers=bad).status_code for _ in range(2)] == [401, 401]
-        assert client.get("/deny", headers=bad).status_code == 429
+        r = client.get("/deny", headers=bad)
+        assert r.status_code == 429 and r.json()["status"] == 429 and r.headers["retry-after"]
+
+    def test_401s_without_a_credential_are_limited_too(self) -> None:
+        client = self.make()
+        assert [client.get("/deny").status_code for _ in range(3)] == [401, 401, 429]
+        assert [client.post("/deny").status_code for _ in range(2)] == [429, 429]
+
+    def test_a_valid_key_is_never_refused_after_others_failures(self) -> None:
+        client = self.make(public=None, admin=(1.0, 100))
+        for _ in range(5):
+            client.get("/whoami", headers={"Authorization": "Bearer wrong"})
+            client.post("/deny")
+        good = {"Authorization": "Bearer good"}
+        assert client.get("/whoami", headers=good).status_code == 200
+        assert client.post("/whoami", headers=good).status_code == 200
+        # A public read carrying a header that is no key is a read like any other.
+        assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 200
+
+    def test_public_reads_are_not_limited_unless_enabled(self) -> None:
+        client = self.make(public=None)
+        assert {client.get("/").status_code for _ in range(20)} == {200}
+
+    def test_a_valid_key_reads_from_a_bucket_of_its_own(self) -> None:
+        asked: list[str] = []
+
+        def known(authorization: str) -> bool:
+            asked.append(authorization)
+            return authorization == "Bearer good"
+
+        client = self.make(public_key_allowance=(1.0, 5), known_key=known)
+        good, bad = {"Authorization": "Bearer good"}, {"Authorization": "Bearer bad"}
+        assert [client.get("/").status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert [client.get("/", headers=bad).status_code for _ in range(1)] == [429]
+        assert [client.get("/", headers=good).status_code for _ in range(6)] == [200] * 5 + [429]
+        assert asked == ["Bearer bad", "Bearer good"]  # each remembered a while
+
+    def test_public_limits_key_on_the_address_the_proxy_names(self) -> None:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        limited = RateLimitMiddleware(
+            echo_app,  # type: ignore[arg-type]
+            enabled=True,
+            public=(1.0, 2),
+            admin=(1.0, 2),
+            auth_failures_per_minute=2,
+        )
+        client = TestClient(ProxyHeadersMiddleware(limited, trusted_hosts="*"))  # type: ignore[arg-type]
+        one, two = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+        assert [client.get("/", headers=one).status_code for _ in range(3)] == [200, 200, 429]
+        assert client.get("/", headers=two).status_code == 200
 
     def test_disabled_lets_everything_through(self) -> None:
         client = self.make(enabled=False)

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -296,3 +297,120 @@ def test_every_admin_operation_declares_its_problems() -> None:
             for status, answer in declared.items():
                 if status.startswith(("4", "5")):
                     assert "application/problem+json" in answer["content"], (method, path, status)
+
+
+# --- the edge under a flood of refusals (security review, issue 14) ----------------------------
+
+
+@pytest.fixture
+def rate_limited(client: TestClient) -> Iterator[Any]:
+    """The app's own rate limit layer, switched on: 20 refusals per address, refilled so slowly
+    that a slow test machine sees none come back."""
+    from api.http.rate_limit import RateLimitMiddleware, TokenBuckets
+
+    client.get("/healthz")  # builds the middleware stack
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, RateLimitMiddleware):
+        layer = layer.app
+    saved = layer.enabled, layer.auth_failures, layer.admin
+    layer.enabled, layer.auth_failures = True, TokenBuckets(1 / 3600, 20)
+    layer.admin = TokenBuckets(5.0, 50)
+    yield layer
+    layer.enabled, layer.auth_failures, layer.admin = saved
+
+
+def _refusals(session: Session) -> list[AuditEvent]:
+    query = select(AuditEvent).where(col(AuditEvent.action).in_(["auth.failed", "auth.forbidden"]))
+    return list(session.scalars(query.order_by(col(AuditEvent.id))).all())
+
+
+class TestRefusalFlood:
+    LONG = "/v1/admin/procedures/" + "A" * 60_000
+
+    def test_unauthenticated_401s_are_throttled_and_audited_once(
+        self, client: TestClient, session: Session, rate_limited: Any
+    ) -> None:
+        before = len(_refusals(session))
+        statuses = [client.get(f"{self.LONG}{n}").status_code for n in range(40)]
+        assert statuses == [401] * 20 + [429] * 20
+        events = _refusals(session)[before:]
+        assert len(events) == 1
+        target = events[0].target or ""
+        assert len(target) <= 512 and target.startswith("GET /v1/admin/procedures/AAA")
+        assert events[0].detail["count"] == 1
+
+    def test_a_valid_key_is_not_locked_out_by_others_failures(
+        self, client: TestClient, admin: Admin, rate_limited: Any
+    ) -> None:
+        for n in range(25):
+            client.get(f"/v1/admin/procedures/x{n}", headers={"Authorization": "Bearer wrong"})
+        assert client.get("/v1/admin/keys").status_code == 429
+        assert admin.get("/v1/admin/keys").status_code == 200
+        assert admin.post("/v1/admin/keys", json={"name": "frank", "role": "editor"}).is_success
+        read = client.get("/v1/procedures", headers={"Authorization": "Bearer anything"})
+        assert read.status_code == 200
+
+    def test_a_minute_of_failures_is_one_event_with_their_count(
+        self, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from api.kb import audit
+
+        now = [1000.0]
+        monkeypatch.setattr(audit.failures, "clock", lambda: now[0])
+        before = len(_refusals(session))
+        for n in range(5):
+            assert client.get(f"/v1/admin/sources/s{n}").status_code == 401
+        now[0] += 61
+        assert client.delete("/v1/admin/sources/last").status_code == 401
+        events = [(e.target, e.detail["count"]) for e in _refusals(session)[before:]]
+        assert events == [
+            ("GET /v1/admin/sources/s0", 1),
+            ("GET /v1/admin/sources/s4", 4),  # the last of the four counted in memory
+            ("DELETE /v1/admin/sources/last", 1),
+        ]
+
+    def test_without_the_limit_a_flood_is_still_one_event(
+        self, client: TestClient, session: Session
+    ) -> None:
+        before = len(_refusals(session))
+        for n in range(300):
+            client.get(f"/v1/admin/procedures/{'B' * 2000}{n}")
+        assert len(_refusals(session)) - before == 1
+
+
+class TestForbidden:
+    def test_a_403_is_audited_with_a_clipped_target(self, editor: Admin, session: Session) -> None:
+        before = len(_refusals(session))
+        assert editor.get("/v1/admin/keys").status_code == 403
+        assert editor.delete("/v1/admin/keys/" + "k" * 2000).status_code == 403
+        events = _refusals(session)[before:]
+        assert [(e.action, e.actor) for e in events] == [("auth.forbidden", "editor-key")] * 2
+        assert events[0].target == "GET /v1/admin/keys" and events[0].detail["needed"] == "admin"
+        assert len(events[1].target or "") == 512
+
+
+class TestNoStoreOnEveryAdminAnswer:
+    def test_413(self, admin: Admin) -> None:
+        from api.config import settings
+
+        r = admin.post("/v1/admin/sources", content=b"x" * (settings.max_body_bytes + 1))
+        assert r.status_code == 413 and r.headers["cache-control"] == "no-store"
+
+    def test_nul_422(self, admin: Admin) -> None:
+        r = admin.post("/v1/admin/sources", json={"slug": "a\x00b"})
+        assert r.status_code == 422 and r.headers["cache-control"] == "no-store"
+
+    def test_429(self, admin: Admin, rate_limited: Any) -> None:
+        from api.http.rate_limit import TokenBuckets
+
+        rate_limited.admin = TokenBuckets(1 / 60, 1)
+        statuses = [admin.post("/v1/admin/sources", json={}).status_code for _ in range(2)]
+        assert statuses == [422, 429]
+        r = admin.post("/v1/admin/sources", json={})
+        assert r.status_code == 429 and r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("name", [" ", "   ", ""])
+def test_a_key_name_needs_a_visible_character(admin: Admin, name: str) -> None:
+    r = admin.post("/v1/admin/keys", json={"name": name, "role": "editor"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
