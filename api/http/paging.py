@@ -29,7 +29,8 @@ def decode_cursor(cursor: str) -> list[str]:
     valid = (
         isinstance(values, list)
         and 1 <= len(values) <= 4
-        and all(isinstance(v, str) and len(v) <= 400 for v in values)
+        # A value is bound in SQL: NUL is refused here as in any other text (RefuseNulMiddleware).
+        and all(isinstance(v, str) and len(v) <= 400 and "\x00" not in v for v in values)
         and (len(values) > 1 or re.fullmatch(SLUG_PATTERN, values[0]) is not None)
     )
     if not valid:

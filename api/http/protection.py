@@ -90,23 +90,26 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _nul_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
-    """Where in a parsed JSON document a text (a key or a value) holds NUL, if anywhere."""
-    if isinstance(value, str):
-        return loc if _NUL in value else None
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, item in items:
-        if isinstance(key, str) and _NUL in key:
-            return (*loc, key)
-        found = _nul_at(item, (*loc, key))
-        if found is not None:
-            return found
+def _nul_at(document: Any) -> tuple[str | int, ...] | None:
+    """Where in a parsed JSON document a text (a key or a value) holds NUL, if anywhere: the
+    first in document order, found without recursion (a body may nest thousands deep)."""
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while pending:
+        value, loc = pending.pop()
+        if isinstance(value, str):
+            if _NUL in value:
+                return loc
+            continue
+        if isinstance(value, dict):
+            for key in value:
+                if _NUL in key:
+                    return (*loc, key)
+            items: Any = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        pending.extend((item, (*loc, key)) for key, item in reversed(list(items)))
     return None
 
 
@@ -148,7 +151,7 @@ class RefuseNulMiddleware:
         if _NUL_ESCAPE.search(body):
             try:
                 loc = _nul_at(json.loads(body))
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
                 loc = None
             await self._refuse(send, ("body", *(loc or ())))
             return

@@ -397,7 +397,7 @@ def offset_of(after: list[str] | None) -> int:
     """Where a page of hits starts: ranked hits page by position, not by a key."""
     if after is None:
         return 0
-    if len(after) != 2 or after[0] != "search" or not after[1].isdigit():
+    if len(after) != 2 or after[0] != "search" or not re.fullmatch(r"[0-9]{1,9}", after[1]):
         raise InvalidParameter("cursor", "cursor is not one this API handed out")
     return int(after[1])
 

@@ -267,6 +267,23 @@ class TestNul:
         r = client.post("/", content=iter(body), headers={"content-type": "application/json"})
         assert r.status_code == 200 and r.text == str(sum(map(len, body)))
 
+    @pytest.mark.parametrize("nul", [True, False], ids=["nul", "plain"])
+    @pytest.mark.parametrize("path", ["/v1/admin/procedures", "/v1/admin/import"])
+    def test_a_deeply_nested_body_is_4xx_not_500(
+        self, client: TestClient, path: str, nul: bool
+    ) -> None:
+        inner = b'"\\u0000"' if nul else b'"x"'
+        body = b"[" * 5000 + inner + b"]" * 5000
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert 400 <= r.status_code < 500, r.text
+        assert r.headers["content-type"] == PROBLEM
+
+    def test_the_first_nul_in_document_order_is_named(self) -> None:
+        client = TestClient(RefuseNulMiddleware(echo_app))
+        body = b'{"a": [1, {"b": "\\u0000"}], "c": "\\u0000", "d": ' + b"[" * 500 + b"]" * 500
+        r = client.post("/", content=body + b"}", headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "a", 1, "b"]
+
 
 class TestServerErrors:
     def test_500_is_problem_without_trace(self, client: TestClient) -> None:

@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
+from api.http.paging import encode_cursor
 from api.kb import search
 from models import Expert, Ingredient, SideEffect, Step
 
@@ -192,6 +193,23 @@ class TestSearchPaging:
         r = client.get("/v1/search", params={"q": "minoxidil", "cursor": cursor})
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+    @pytest.mark.parametrize("position", ["9223372036854775808", "1" * 40, "\u00b2"])
+    def test_an_offset_past_any_page_is_422(self, client: TestClient, position: str) -> None:
+        cursor = encode_cursor("search", position)
+        r = client.get("/v1/search", params={"q": "redness", "cursor": cursor})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+    def test_a_cursor_holding_nul_is_422(self, client: TestClient) -> None:
+        for cursor in (encode_cursor("search", "1\x00"), encode_cursor("a\x00b", "x")):
+            r = client.get("/v1/search", params={"q": "redness", "cursor": cursor})
+            assert r.status_code == 422, r.text
+            assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
+        # A sort key is bound as a value: NUL is refused before SQLite stores or compares it.
+        cursor = encode_cursor("name", "a\x00", "b")
+        r = client.get("/v1/procedures", params={"sort": "name", "cursor": cursor})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
 class TestShortlist:
