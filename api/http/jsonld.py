@@ -69,8 +69,23 @@ class Document:
         return self.backed(node, row["citations"])
 
 
+# Sites paste JSON-LD into <script type="application/ld+json">: text must neither end that
+# element (`</script>`, `<!--`) nor a JavaScript line (U+2028, U+2029). Outside strings JSON
+# has none of these characters, so escaping them keeps the same parsed value.
+_SCRIPT_SAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in ("<", ">", "&", "\u2028", "\u2029")})
+
+
+class ScriptSafeJSONResponse(JSONResponse):
+    """JSON with `<`, `>`, `&`, U+2028 and U+2029 written as \\u escapes."""
+
+    media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return super().render(content).decode().translate(_SCRIPT_SAFE).encode()
+
+
 def _answer(node: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"@context": CONTEXT, **node}, media_type=MEDIA_TYPE)
+    return ScriptSafeJSONResponse({"@context": CONTEXT, **node})
 
 
 def _steps_text(steps: list[dict[str, Any]], kind: str) -> str | None:

@@ -51,11 +51,19 @@ CANDIDATES = 3
 # SQLite ranks by bm25 with these column weights (name, aliases, body), and marks snippets.
 _BM25 = "bm25(search_fts, 10.0, 5.0, 1.0)"
 _SNIPPET = "snippet(search_fts, -1, :open, :close, '…', 16)"
+# The same snippet unmarked, only for an entry whose text holds a marker character itself
+# (`unmarked`): snippet() reads the stored text as it is.
+_PLAIN_SNIPPET = (
+    "CASE WHEN instr(e.name || coalesce(e.aliases, '') || coalesce(e.body, ''), :open) "
+    "OR instr(e.name || coalesce(e.aliases, '') || coalesce(e.body, ''), :close) "
+    "THEN snippet(search_fts, -1, '', '', '…', 16) END"
+)
 # A first page over every type is found among the best-ranked matches (`_Sqlite.shortlisted`):
 # this many beyond the page, for hidden quotes and ties; deeper pages rank every match.
 SHORTLIST_MARGIN = 32
 SHORTLIST_MAX = 500
 # Highlight markers the database puts around matches; escaped text then gets <mark> in their place.
+# Stored text holding them (private-use characters) has them taken out first, never marked up.
 OPEN, CLOSE = "\ue000", "\ue001"
 
 # A quote is visible only with its expert and source (as in the quote routes).
@@ -78,12 +86,14 @@ def _values_of(name: str, items: list[Any]) -> tuple[str, dict[str, Any]]:
 
 
 class Found(NamedTuple):
-    """A ranked match as the database gives it, snippet still with OPEN and CLOSE markers."""
+    """A ranked match as the database gives it, snippet still with OPEN and CLOSE markers, and
+    the snippet without them when the stored text holds marker characters itself."""
 
     entity_type: str
     slug: str
     name: str
     snippet: str | None
+    plain: str | None = None
 
 
 @dataclass
@@ -106,8 +116,28 @@ def trigrams(word: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def highlighted(snippet: str) -> str:
-    """The snippet as HTML: text escaped, matches in <mark>, whitespace folded."""
+def unmarked(snippet: str, plain: str) -> str:
+    """The snippet with the marker characters of the stored text taken out, the database's kept.
+
+    `snippet` is `plain` with markers inserted: walking both, a character `plain` has next is
+    stored text, any other a marker (where a marker sits beside a stored twin, either reading
+    gives the same result).
+    """
+    kept, i = [], 0
+    for char in snippet:
+        if i < len(plain) and char == plain[i]:
+            i += 1
+            if char in (OPEN, CLOSE):
+                continue
+        kept.append(char)
+    return "".join(kept)
+
+
+def highlighted(snippet: str, plain: str | None = None) -> str:
+    """The snippet as HTML: text escaped, matches in <mark>, whitespace folded. `plain`, the
+    snippet unmarked, is given when the stored text holds marker characters (`unmarked`)."""
+    if plain is not None:
+        snippet = unmarked(snippet, plain)
     escaped = html.escape(" ".join(snippet.split()), quote=False)
     return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
 
@@ -221,8 +251,9 @@ class _Sqlite:
         """A page of every visible match of these types, joined to its entry and ranked."""
         rows = session.execute(
             text(
-                f"SELECT e.entity_type, e.slug, e.name, {_SNIPPET} AS snippet "
-                f"{_MATCHED} ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
+                f"SELECT e.entity_type, e.slug, e.name, {_SNIPPET} AS snippet, "
+                f"{_PLAIN_SNIPPET} AS plain {_MATCHED} "
+                f"ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
             ).bindparams(bindparam("types", expanding=True)),
             {"match": match, "types": types, "open": OPEN, "close": CLOSE}
             | {"limit": limit, "offset": offset},
@@ -266,23 +297,23 @@ class _Sqlite:
         visible.sort(key=lambda e: (score[e.id], e.entity_type, e.slug))
         page = visible[offset:wanted]
         snippets = self._snippets(session, match, [e.id for e in page])
-        return [Found(e.entity_type, e.slug, e.name, snippets.get(e.id)) for e in page]
+        return [Found(e.entity_type, e.slug, e.name, *snippets.get(e.id, (None,))) for e in page]
 
     @staticmethod
-    def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, str]:
+    def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, tuple[str, str]]:
         if not ids:
             return {}
         picked, values = _values_of("id", ids)
         rows = session.execute(
             text(
                 f"WITH picked(id) AS (VALUES {picked}) "
-                f"SELECT picked.id, {_SNIPPET} AS snippet "
+                f"SELECT picked.id, {_SNIPPET} AS snippet, {_PLAIN_SNIPPET} AS plain "
                 "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
-                "WHERE search_fts MATCH :match"
+                "JOIN search_entry e ON e.id = picked.id WHERE search_fts MATCH :match"
             ),
             values | {"match": match, "open": OPEN, "close": CLOSE},
         ).all()
-        return {r.id: r.snippet for r in rows}
+        return {r.id: (r.snippet, r.plain) for r in rows}
 
 
 class _Postgres:
@@ -344,13 +375,15 @@ class _Postgres:
         )
         rows = session.execute(
             text(
-                "SELECT e.entity_type, e.slug, e.name, ts_headline('english', concat_ws(' · ', "
-                "nullif(e.name, ''), nullif(e.aliases, ''), nullif(e.body, '')), "
-                "q.query, :options) AS snippet "
+                "SELECT e.entity_type, e.slug, e.name, ts_headline('english', translate("
+                "concat_ws(' · ', nullif(e.name, ''), nullif(e.aliases, ''), nullif(e.body, '')), "
+                ":markers, ''), q.query, :options) AS snippet "
                 f"{base} ORDER BY ts_rank(e.document, q.query, 1) DESC, e.entity_type, e.slug "
                 "LIMIT :limit OFFSET :offset"
             ).bindparams(bindparam("types", expanding=True)),
-            params | {"options": options, "limit": limit, "offset": offset},
+            params
+            | {"options": options, "markers": OPEN + CLOSE}
+            | {"limit": limit, "offset": offset},
         ).all()
         return list(rows), int(total)
 
@@ -385,7 +418,7 @@ def search(
             type=r.entity_type,
             slug=r.slug,
             name=r.name,
-            snippet=highlighted(r.snippet or ""),
+            snippet=highlighted(r.snippet or "", getattr(r, "plain", None)),
             url=f"/v1/{COLLECTION[r.entity_type]}/{r.slug}",
         )
         for r in rows

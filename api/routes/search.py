@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
@@ -18,8 +18,13 @@ router = APIRouter(prefix="/search", tags=["search"], route_class=ShapedRoute)
 class SearchHit(BaseModel):
     type: str
     slug: str
-    name: str
-    snippet: str
+    name: str = Field(
+        description="The entry's name as plain text, not HTML: escape it before putting it in a "
+        "page (only `snippet` is HTML)."
+    )
+    snippet: str = Field(
+        description="HTML: the matching passage, its text escaped, matched words in `<mark>`."
+    )
     url: str
 
 

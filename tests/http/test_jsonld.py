@@ -5,6 +5,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pyld import jsonld
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from models import Expert
 
 SCHEMA = "https://schema.org/"
 LD = {"Accept": "application/ld+json"}
@@ -119,3 +123,16 @@ class TestJsonLd:
         r = client.get("/v1/procedures/nope", headers=LD)
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
+
+    def test_stored_text_cannot_close_the_script_element(
+        self, client: TestClient, session: Session
+    ) -> None:
+        """A site pastes the answer into <script type="application/ld+json">: no text in it may
+        end that element or a JavaScript line, and the JSON parses to the same value."""
+        name = "</script><script>alert(1)</script> & <!-- \u2028\u2029"
+        session.execute(update(Expert).where(col(Expert.slug) == "bertha-baum").values(name=name))
+        r = client.get("/v1/experts/bertha-baum", headers=LD)
+        assert r.status_code == 200
+        assert not set(r.text) & set("<>&\u2028\u2029"), r.text
+        assert "\\u003c/script\\u003e" in r.text
+        assert r.json()["name"] == name

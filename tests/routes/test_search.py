@@ -69,6 +69,25 @@ class TestSearch:
         source_hit = hits(client, "derma roller", type="source")[0]["snippet"]
         assert "<mark>" in source_hit and "</mark>" in source_hit
 
+    @pytest.mark.parametrize("types", [{}, {"type": "ingredient"}], ids=["every", "one"])
+    def test_stored_marker_characters_never_become_markup(
+        self, client: TestClient, session: Session, types: dict[str, str]
+    ) -> None:
+        stored = f"Minoxidil {search.CLOSE}<i>{search.OPEN}x{search.CLOSE}{search.OPEN} y"
+        session.execute(
+            update(Ingredient).where(col(Ingredient.slug) == "minoxidil").values(name=stored)
+        )
+        hit = next(h for h in hits(client, "minoxidil", **types) if h["slug"] == "minoxidil")
+        assert hit["name"] == stored  # plain text, as stored
+        assert hit["snippet"].startswith("<mark>Minoxidil</mark> "), hit["snippet"]
+        rest = hit["snippet"].removeprefix("<mark>Minoxidil</mark> ")
+        assert "<" not in rest and "mark>" not in rest, hit["snippet"]
+
+    def test_openapi_says_name_is_plain_text_and_snippet_html(self, client: TestClient) -> None:
+        hit = client.get("/openapi.json").json()["components"]["schemas"]["SearchHit"]
+        assert "plain text" in hit["properties"]["name"]["description"]
+        assert "HTML" in hit["properties"]["snippet"]["description"]
+
     def test_type_narrows_to_one_kind(self, client: TestClient) -> None:
         results = found(client, "minoxidil", type="procedure")
         assert results and {kind for kind, _ in results} == {"procedure"}
