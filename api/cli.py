@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         loop=args.loop,
         http=_http_protocol(),
+        limit_concurrency=settings.max_connections,
         access_log=args.access_log,
         # The client address (rate limits, audit, log) from X-Forwarded-For, believed only
         # from these proxies.

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # Above the largest valid body: a 200,000-character source text, JSON-escaped.
     max_body_bytes: int = 2_097_152
+    # Seconds a client has to send a request head, and then its body (`skinkb serve`'s protocol,
+    # api.fastpath.serving): slower ones are cut off instead of holding a connection.
+    header_timeout: float = 10.0
+    # Connections one worker holds at once; past it, requests are answered 503 (uvicorn's
+    # limit_concurrency). Above the half-open connections a burst of slow clients makes.
+    max_connections: int = 1000
     rate_limit_enabled: bool = True
     # Public reads are limited only when asked: behind a proxy not listed in
     # forwarded_allow_ips, every client would share the proxy's address.

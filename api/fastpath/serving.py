@@ -6,6 +6,11 @@ asyncio turns Nagle off only for sockets it made itself with `IPPROTO_TCP`; the 
 uvicorn shares among `--workers` has protocol 0, so its connections kept Nagle on and each body
 waited for the client's delayed ACK. With Nagle off, head and body would be two sends and two
 segments: `CoalescingTransport` gathers them. Measurements: bench/results/NOTES.md.
+
+It also cuts off slow clients, which uvicorn lets hold a connection for as long as they like:
+a request head not complete within `SKINKB_HEADER_TIMEOUT` seconds of its first byte (or of the
+connection), or a body not complete as long after its head, closes the connection (408 when no
+answer has begun).
 """
 
 import asyncio
@@ -14,11 +19,13 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.config import settings
 from api.fastpath import enabled
 
 INET = (socket.AF_INET, socket.AF_INET6)
 # Gathered writes reaching this size are sent at once (the transport's default high-water mark).
 FLUSH_BYTES = 64 * 1024
+REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
 class CoalescingTransport:
@@ -69,6 +76,42 @@ class HttpProtocol(HttpToolsProtocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._deadline: asyncio.TimerHandle | None = None
+        self._arm_deadline()
+
+    def _arm_deadline(self) -> None:
+        """Give the client SKINKB_HEADER_TIMEOUT seconds from now to finish what it sends."""
+        self._disarm_deadline()
+        self._deadline = self.loop.call_later(settings.header_timeout, self._too_slow)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.write(REQUEST_TIMEOUT)  # between requests: nothing else is answering
+        self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_deadline()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._arm_deadline()  # now for the body; a request without one completes at once
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_deadline()
+        super().connection_lost(exc)
 
 
 # What `skinkb serve` and the benchmark's other servers (`--http`) name as the protocol.
