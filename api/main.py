@@ -31,6 +31,7 @@ from api.routes import (
     sources,
     stats,
 )
+from api.routes.admin import authenticated as admin_routes
 
 log = logging.getLogger("skinkb")
 
@@ -78,7 +79,7 @@ app.add_middleware(
 )
 install_http_caching(app, remember=response_cache.remember)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
-app.add_middleware(RefuseNulMiddleware)
+app.add_middleware(RefuseNulMiddleware, authenticated_first=(admin_routes.PREFIX,))
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
 install_cors(app)

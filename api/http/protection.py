@@ -113,6 +113,29 @@ def _nul_at(document: Any) -> tuple[str | int, ...] | None:
     return None
 
 
+def nul_in_body(body: bytes) -> tuple[str | int, ...] | None:
+    """`("body", ...where)` when a JSON body's text holds NUL (as the escape \\u0000), else None."""
+    if not _NUL_ESCAPE.search(body):
+        return None
+    try:
+        loc = _nul_at(json.loads(body))
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
+        loc = None
+    return ("body", *(loc or ()))
+
+
+def nul_refusal(loc: tuple[str | int, ...]) -> tuple[str, list[dict[str, Any]]]:
+    """The detail and the error of the 422 refusing NUL at `loc` (query or body)."""
+    if loc[0] == "query":
+        where = f"query parameter {loc[1]!r}"
+    elif len(loc) > 1:
+        where = f"body's {'.'.join(map(str, loc[1:]))}"
+    else:
+        where = "body"
+    detail = f"The {where} holds the NUL character (U+0000), which no text here may hold."
+    return detail, [{"loc": list(loc), "msg": detail, "type": "string_nul"}]
+
+
 class RefuseNulMiddleware:
     """No text the service takes may hold the NUL character (U+0000).
 
@@ -120,10 +143,13 @@ class RefuseNulMiddleware:
     entry, slug, search or filter needs it. So a path holding it answers 404 (it names nothing),
     and a query parameter or a JSON body text holding it 422 naming where, before any handler,
     the database or the audit log sees it: both databases answer alike and nothing is half done.
+    Bodies under `authenticated_first` paths are left to their routes, which authenticate the
+    request before reading its body and then check it (`nul_in_body`).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, authenticated_first: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.authenticated_first = authenticated_first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,7 +164,9 @@ class RefuseNulMiddleware:
                 if _NUL in name or _NUL in value:
                     await self._refuse(send, ("query", name))
                     return
-        if scope["method"] not in _BODY_METHODS:
+        if scope["method"] not in _BODY_METHODS or scope["path"].startswith(
+            self.authenticated_first
+        ):
             await self.app(scope, receive, send)
             return
         messages = []
@@ -147,13 +175,9 @@ class RefuseNulMiddleware:
             messages.append(message)
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
-        body = b"".join(m.get("body", b"") for m in messages)
-        if _NUL_ESCAPE.search(body):
-            try:
-                loc = _nul_at(json.loads(body))
-            except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
-                loc = None
-            await self._refuse(send, ("body", *(loc or ())))
+        loc = nul_in_body(b"".join(m.get("body", b"") for m in messages))
+        if loc is not None:
+            await self._refuse(send, loc)
             return
         replay = iter(messages)
 
@@ -164,12 +188,5 @@ class RefuseNulMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, loc: tuple[str | int, ...]) -> None:
-        if loc[0] == "query":
-            where = f"query parameter {loc[1]!r}"
-        elif len(loc) > 1:
-            where = f"body's {'.'.join(map(str, loc[1:]))}"
-        else:
-            where = "body"
-        detail = f"The {where} holds the NUL character (U+0000), which no text here may hold."
-        error = {"loc": list(loc), "msg": detail, "type": "string_nul"}
-        await send_problem(send, 422, "Unprocessable Content", detail, errors=[error])
+        detail, errors = nul_refusal(loc)
+        await send_problem(send, 422, "Unprocessable Content", detail, errors=errors)

@@ -8,11 +8,12 @@ from sqlmodel import col
 
 from api.deps import Admin, SessionDep
 from api.http.problems import problem_responses
+from api.routes.admin.authenticated import KeyFirstRoute
 from models import AuditEvent
 from models.audit import AuditPage
 from models.base import ID_MAX
 
-router = APIRouter(prefix="/audit")
+router = APIRouter(prefix="/audit", route_class=KeyFirstRoute)
 
 
 @router.get("", response_model=AuditPage, responses=problem_responses(401, 403, 422))

@@ -14,6 +14,7 @@ from api.deps import Editor, PageDep, Publisher, SessionDep
 from api.http.problems import problem_responses
 from api.kb import editing
 from api.kb.documents import Kind
+from api.routes.admin.authenticated import KeyFirstRoute
 from api.routes.admin.common import (
     NO_STORE,
     IdempotencyDep,
@@ -28,7 +29,7 @@ from models.admin import AdminEntry, AdminPage, DeleteReport
 from models.base import ID_MAX
 from models.revision import RevisionPublic
 
-router = APIRouter()
+router = APIRouter(route_class=KeyFirstRoute)
 
 Cascade = Annotated[
     bool,

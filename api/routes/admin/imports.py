@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 from api.deps import Publisher, SessionDep
 from api.http.problems import problem_responses
 from api.kb import editing
+from api.routes.admin.authenticated import KeyFirstRoute
 from api.routes.admin.common import IdempotencyDep, commit_answer
 from models.admin import ImportDocuments, ImportReport
 
-router = APIRouter()
+router = APIRouter(route_class=KeyFirstRoute)
 
 
 @router.post(

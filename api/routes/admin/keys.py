@@ -6,10 +6,11 @@ from fastapi.responses import JSONResponse
 from api.deps import Admin, SessionDep
 from api.http.problems import problem_responses
 from api.kb import audit, keys
+from api.routes.admin.authenticated import KeyFirstRoute
 from api.routes.admin.common import commit_answer
 from models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
-router = APIRouter(prefix="/keys")
+router = APIRouter(prefix="/keys", route_class=KeyFirstRoute)
 
 
 def _public(row: object) -> dict:

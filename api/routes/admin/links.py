@@ -16,6 +16,7 @@ from api.deps import Editor, SessionDep
 from api.http.problems import problem_responses
 from api.kb import editing
 from api.kb.documents import KIND_BY_NAME, Kind
+from api.routes.admin.authenticated import KeyFirstRoute
 from api.routes.admin.common import IdempotencyDep, IfMatch, OptionalIfMatch, entry_answer
 from models.admin import AdminEntry
 from models.contraindication import Level
@@ -28,7 +29,7 @@ from models.link import (
     SideEffectLinkIn,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=KeyFirstRoute)
 
 ADD = problem_responses(400, 401, 403, 404, 409, 412, 422)
 REMOVE = problem_responses(401, 403, 404, 412, 422, 428)

@@ -414,3 +414,44 @@ class TestNoStoreOnEveryAdminAnswer:
 def test_a_key_name_needs_a_visible_character(admin: Admin, name: str) -> None:
     r = admin.post("/v1/admin/keys", json={"name": name, "role": "editor"})
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
+
+
+class TestAuthenticatedBeforeTheBody:
+    """Without a valid key an admin write is refused before its body is read: nobody without
+    a key makes the service take in (or wait for) a body."""
+
+    @pytest.mark.parametrize("key", [None, "skb_nope_nope"], ids=["none", "unknown"])
+    def test_a_body_that_never_ends_is_refused_at_once(
+        self, client: TestClient, key: str | None
+    ) -> None:
+        import asyncio
+
+        headers = [(b"host", b"testserver"), (b"content-type", b"application/json")]
+        headers += [(b"content-length", b"1000000")]
+        if key:
+            headers.append((b"authorization", f"Bearer {key}".encode()))
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/v1/admin/import",
+            "raw_path": b"/v1/admin/import", "query_string": b"", "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+        }  # fmt: skip
+        read: list[bytes] = []
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            if read:
+                await asyncio.Event().wait()  # the rest never comes
+            read.append(b"[")
+            return {"type": "http.request", "body": b"[", "more_body": True}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=5))
+        assert sent[0]["status"] == 401
+        assert read == []
+
+    def test_nul_in_a_body_without_a_key_is_401_not_422(self, client: TestClient) -> None:
+        r = client.post("/v1/admin/sources", json={"title": "a\x00"})
+        assert r.status_code == 401, r.text
