@@ -10,7 +10,7 @@ RefuseNulMiddleware leaves to it for these paths.
 import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -38,12 +38,12 @@ async def _session(request: Request) -> AsyncIterator[Session]:
     made: Any = provider(request) if inspect.signature(provider).parameters else provider()
     if inspect.isasyncgen(made):
         try:
-            yield await made.__anext__()
+            yield cast(Session, await made.__anext__())
         finally:
             await made.aclose()
     elif inspect.isgenerator(made):
         try:
-            yield next(made)
+            yield cast(Session, next(made))
         finally:
             made.close()
     else:

@@ -2,7 +2,7 @@
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -445,8 +445,8 @@ class TestAuthenticatedBeforeTheBody:
             read.append(b"[")
             return {"type": "http.request", "body": b"[", "more_body": True}
 
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(dict(message))
 
         asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=5))
         assert sent[0]["status"] == 401
