@@ -1,6 +1,6 @@
 """Fault and load runs of issue 6, against the real server on loopback, bounded in time.
 
-    python -m bench.faults crash [--writes 1000] [--kills 10]
+    python -m bench.faults crash [--writes 1000] [--kills 10] [--database sqlite|postgresql]
     python -m bench.faults pg-restart [--seconds 20]
     python -m bench.faults load [--clients 64] [--seconds 60] [--database sqlite|postgresql]
 
@@ -82,10 +82,14 @@ def new_source(n: int, tag: str) -> dict[str, Any]:
 # --- crash: SIGKILL at random moments while writes are sent ------------------------------
 
 
-def crash(writes: int, kills: int, seed: int) -> bool:
+def crash(writes: int, kills: int, seed: int, database: str = "sqlite") -> bool:
     rng = random.Random(seed)
-    tmp = Path(tempfile.mkdtemp(prefix="skinkb-crash-"))
-    url = f"sqlite:///{tmp / 'crash.db'}"
+    url = (
+        f"sqlite:///{Path(tempfile.mkdtemp(prefix='skinkb-crash-')) / 'crash.db'}"
+        if database == "sqlite"
+        else _fresh_pg_database("skinkb_crash")
+    )
+    started = time.monotonic()
     cli(["db", "upgrade"], url)
     key = admin_key(url, "crash-test")
     headers = {"Authorization": f"Bearer {key}"}
@@ -114,14 +118,13 @@ def crash(writes: int, kills: int, seed: int) -> bool:
                 server.start()
             n += 1
         server.stop()
-    with sqlite3.connect(tmp / "crash.db") as db:
-        present = {row[0] for row in db.execute("SELECT slug FROM source")}
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-        revision = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    present, integrity, revision = _state_after_crashes(url)
     from api.db.migrations import head_revision
 
     lost = [slug for slug in acknowledged if slug not in present]
     summary = {
+        "database": database,
+        "seconds": round(time.monotonic() - started, 1),
         "writes_sent": writes,
         "kills": kills,
         "acknowledged": len(acknowledged),
@@ -131,8 +134,38 @@ def crash(writes: int, kills: int, seed: int) -> bool:
         "integrity_check": integrity,
         "schema_at_head": revision == head_revision(),
     }
-    save("crash", summary)
+    save("crash" if database == "sqlite" else f"crash-{database}", summary)
     return not lost and integrity == "ok" and summary["schema_at_head"]
+
+
+def _state_after_crashes(url: str) -> tuple[set[str], str, str]:
+    """The sources' slugs, the integrity check's verdict and the schema revision. PostgreSQL
+    has no whole-database check: the B-tree indexes of `source` and `search_entry` are checked
+    with amcheck (`bt_index_check`, every heap tuple indexed), which raises on corruption."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            present = {row[0] for row in db.execute("SELECT slug FROM source")}
+            integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+            revision = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        return present, integrity, revision
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        present = set(conn.execute(text("SELECT slug FROM source")).scalars())
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+        indexes = conn.execute(
+            text(
+                "SELECT c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' "
+                "AND i.indrelid IN ('source'::regclass, 'search_entry'::regclass)"
+            )
+        ).scalars()
+        for oid in list(indexes):
+            conn.execute(text("SELECT bt_index_check(:oid, true)"), {"oid": oid})
+    engine.dispose()
+    return present, "ok", revision
 
 
 # --- load: many clients on the public API with a share of admin writes ---------------------
@@ -303,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--writes", type=int, default=1000)
     c.add_argument("--kills", type=int, default=10)
     c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     r = sub.add_parser("pg-restart")
     r.add_argument("--seconds", type=float, default=20)
     lo = sub.add_parser("load")
@@ -311,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     lo.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = p.parse_args(argv)
     if args.run == "crash":
-        ok = crash(args.writes, args.kills, args.seed)
+        ok = crash(args.writes, args.kills, args.seed, args.database)
     elif args.run == "pg-restart":
         ok = pg_restart(args.seconds)
     else:
