@@ -122,6 +122,7 @@ def crash(writes: int, kills: int, seed: int, database: str = "sqlite") -> bool:
     from api.db.migrations import head_revision
 
     lost = [slug for slug in acknowledged if slug not in present]
+    at_head = revision == head_revision()
     summary = {
         "database": database,
         "seconds": round(time.monotonic() - started, 1),
@@ -132,10 +133,10 @@ def crash(writes: int, kills: int, seed: int, database: str = "sqlite") -> bool:
         "acknowledged_found_after": len(acknowledged) - len(lost),
         "lost": lost[:20],
         "integrity_check": integrity,
-        "schema_at_head": revision == head_revision(),
+        "schema_at_head": at_head,
     }
     save("crash" if database == "sqlite" else f"crash-{database}", summary)
-    return not lost and integrity == "ok" and summary["schema_at_head"]
+    return not lost and integrity == "ok" and at_head
 
 
 def _state_after_crashes(url: str) -> tuple[set[str], str, str]:
