@@ -16,6 +16,7 @@ from api.kb import editing
 from api.kb.documents import Kind
 from api.routes.admin.common import (
     NO_STORE,
+    AdminRoute,
     IdempotencyDep,
     IfMatch,
     commit_answer,
@@ -28,7 +29,7 @@ from models.admin import AdminEntry, AdminPage, DeleteReport
 from models.base import ID_MAX
 from models.revision import RevisionPublic
 
-router = APIRouter()
+router = APIRouter(route_class=AdminRoute)
 
 Cascade = Annotated[
     bool,
@@ -110,7 +111,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.delete(
         f"/{path}/{{slug}}",
         response_model=DeleteReport,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Delete a {noun}; 409 naming what refers to it unless cascade=true",
         name=f"admin_delete_{kind.name}",
     )
@@ -124,7 +125,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/publish",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Publish a {noun}, or its pending edit",
         name=f"admin_publish_{kind.name}",
     )
@@ -140,7 +141,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/unpublish",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Withdraw a {noun} from the public (archived)",
         name=f"admin_unpublish_{kind.name}",
     )
@@ -166,7 +167,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/revisions/{{number}}/restore",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Bring back an earlier revision of a {noun}, as a new change",
         name=f"admin_restore_{kind.name}",
     )
