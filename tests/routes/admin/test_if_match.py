@@ -25,7 +25,7 @@ def test_required_wherever_its_absence_is_428(client: TestClient, editor: Admin)
     required = {(m, p) for m, p, parameter in declared if parameter["required"]}
     assert ("patch", "/v1/admin/conditions/{slug}") in required
     assert ("post", "/v1/admin/conditions/{slug}/revisions/{number}/restore") in required
-    for method, path, parameter in declared:
+    for method, path, _ in declared:
         if (method, path) not in required:
             assert method == "post" and not path.endswith(("/publish", "/unpublish", "/restore"))
     assert len(required) > 40
