@@ -42,7 +42,8 @@ _HOW_TO_SEND = 'Send If-Match with the ETag of the entry (its version), e.g. If-
 def _header(required: bool) -> Any:
     return Header(
         alias="If-Match",
-        description=("Required: " if required else "Optional: ") + _IF_MATCH_DOC,
+        description=("Required: " if required else "Optional (none: the current version): ")
+        + _IF_MATCH_DOC.replace("; 428 without it,", ";" if not required else "; 428 without it,"),
         json_schema_extra={"pattern": IF_MATCH_PATTERN},
     )
 
@@ -74,7 +75,8 @@ def if_match(header: Annotated[str, _header(required=True)]) -> int:
     return _version(header)
 
 
-def optional_if_match(header: Annotated[str | None, _header(required=False)] = None) -> int | None:
+# Typed `str` so that the schema says string (a `str | None` header would admit "null").
+def optional_if_match(header: Annotated[str, _header(required=False)] = None) -> int | None:  # type: ignore[assignment]
     return None if header is None else _version(header)
 
 
