@@ -23,6 +23,13 @@ class AppError(Exception):
         self.members = members
 
 
+class BadRequest(AppError):
+    """A header (or other part of the request) is malformed."""
+
+    status = 400
+    title = "Bad Request"
+
+
 class NotFound(AppError):
     status = 404
     title = "Not Found"

@@ -9,18 +9,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from api.kb import citing
+from api.kb.citing import entry_name
 from api.kb.documents import (
+    KIND_BY_NAME,
     KINDS,
     DocumentError,
     Kind,
     Refs,
+    document_references,
     parents_first,
     parse_documents,
     read_document,
     reference_problems,
     write_document,
 )
-from models import Procedure
+from models import Procedure, Status
+
+PUBLISHED = Status.published.value
 
 
 @dataclass
@@ -85,6 +91,10 @@ def load(
 ) -> LoadReport:
     """Validate every document, then write them in one transaction; DocumentError if any is bad.
 
+    New entries are published, so a document that would be published must point only at what
+    is (or the batch makes) published, as publishing it would require; a source's text may
+    change only if every citation of it still matches (the batch may carry the fixed citing
+    documents). Those are conflicts (`DocumentError.conflict`) rather than invalid documents.
     A dry run writes nothing and reports what would be created and changed, and what is refused.
     """
     unknown = sorted(set(data) - {k.file for k in KINDS})
@@ -95,6 +105,7 @@ def load(
         parsed[kind.name] = parents_first(docs) if kind.name == "procedure" else docs
         problems += kind_problems
     refs = Refs.load(session)
+    stored_texts = dict(refs.source_texts)
     for kind in KINDS:
         _announce(refs, kind, parsed[kind.name])
     refused: set[tuple[str, str]] = set()
@@ -105,20 +116,23 @@ def load(
                 refused.add((kind.name, doc.slug))
             problems += doc_problems
     problems += cycle_problems(session, parsed["procedure"])
-    if problems and not dry_run:
-        raise DocumentError(problems)
 
-    report = LoadReport(refused=problems)
+    plan = _plan(session, parsed)
+    conflicts = _unpublished_references(session, plan) + _unmatched_citations(
+        session, plan, stored_texts
+    )
+    refused |= {(kind, slug) for kind, slug, _ in conflicts}
+    if (problems or conflicts) and not dry_run:
+        raise DocumentError(problems + [c for _, _, c in conflicts], conflict=not problems)
+
+    report = LoadReport(refused=problems + [c for _, _, c in conflicts])
     for kind in KINDS:
         created: list[str] = []
         changed: list[str] = []
         unchanged = 0
-        for doc in parsed[kind.name]:
+        for doc, row, before, after in plan[kind.name]:
             if (kind.name, doc.slug) in refused:
                 continue
-            row = session.scalars(select(kind.table).where(kind.table.slug == doc.slug)).first()  # type: ignore[attr-defined]
-            after = doc.model_dump(mode="json")
-            before = None if row is None else read_document(session, kind, row)
             if before == after:
                 unchanged += 1
                 continue
@@ -133,6 +147,78 @@ def load(
     if commit and not dry_run:
         session.commit()
     return report
+
+
+# Per kind: each document with its stored row (None if new), its stored document, and itself.
+Plan = dict[str, list[tuple[Any, Any, dict[str, Any] | None, dict[str, Any]]]]
+
+
+def _plan(session: Session, parsed: dict[str, list[Any]]) -> Plan:
+    plan: Plan = {}
+    for kind in KINDS:
+        plan[kind.name] = []
+        for doc in parsed[kind.name]:
+            row = session.scalars(select(kind.table).where(kind.table.slug == doc.slug)).first()  # type: ignore[attr-defined]
+            before = None if row is None else read_document(session, kind, row)
+            plan[kind.name].append((doc, row, before, doc.model_dump(mode="json")))
+    return plan
+
+
+def _unpublished_references(session: Session, plan: Plan) -> list[tuple[str, str, str]]:
+    """(kind, slug, problem) for each written document that would be published while pointing
+    at entries that are not: new entries are published, stored ones keep their status."""
+    status: dict[tuple[str, str], str] = {}
+    for kind in KINDS:
+        table: Any = kind.table
+        rows = session.execute(select(table.slug, table.status)).all()
+        status |= {(kind.name, slug): value for slug, value in rows}
+    for kind in KINDS:
+        for doc, _, _, _ in plan[kind.name]:
+            status.setdefault((kind.name, doc.slug), PUBLISHED)
+    conflicts = []
+    for kind in KINDS:
+        for doc, _, before, after in plan[kind.name]:
+            if before == after or status[(kind.name, doc.slug)] != PUBLISHED:
+                continue
+            unpublished = sorted(
+                entry_name(KIND_BY_NAME[target], slug)
+                for target, slug in document_references(kind, after)
+                if status.get((target, slug), PUBLISHED) != PUBLISHED
+            )
+            if unpublished:
+                conflicts.append(
+                    (
+                        kind.name,
+                        doc.slug,
+                        f"{kind.file} {doc.slug!r}: would be published pointing at entries that "
+                        f"are not published: {', '.join(unpublished)}",
+                    )
+                )
+    return conflicts
+
+
+def _unmatched_citations(
+    session: Session, plan: Plan, stored_texts: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(kind, slug, problem) for each source whose new text leaves a citation of it unmatched;
+    the stored citations of documents in the batch are replaced by theirs, checked already."""
+    rewritten = {(kind.name, doc.slug) for kind in KINDS for doc, _, _, _ in plan[kind.name]}
+    conflicts = []
+    for doc, _, _, _ in plan["source"]:
+        old = stored_texts.get(doc.slug)
+        if old is None or old == doc.text:
+            continue
+        for broken in citing.unmatched(session, doc.slug, doc.text, rewritten):
+            pending = " (pending edit)" if broken.get("pending_edit") else ""
+            conflicts.append(
+                (
+                    "source",
+                    doc.slug,
+                    f"sources {doc.slug!r}: the new text no longer holds an excerpt that "
+                    f"{broken['entry']}{pending} cites: {broken['excerpt'][:80]!r}",
+                )
+            )
+    return conflicts
 
 
 def export(session: Session) -> dict[str, list[dict[str, Any]]]:

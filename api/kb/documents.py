@@ -47,11 +47,15 @@ from models.source import SourceCreate, content_hash
 
 
 class DocumentError(Exception):
-    """One or more documents are invalid; `problems` names each entry and what is wrong."""
+    """One or more documents are invalid; `problems` names each entry and what is wrong.
 
-    def __init__(self, problems: list[str]):
+    `conflict`: every document is valid, but writing them would conflict with what is stored.
+    """
+
+    def __init__(self, problems: list[str], conflict: bool = False):
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.conflict = conflict
 
 
 @dataclass

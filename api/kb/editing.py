@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from api.kb import citing
 from api.kb.audit import audit
 from api.kb.bulk import LoadReport, cycle_problems, load
 from api.kb.documents import (
@@ -341,6 +342,8 @@ def update(
         raise Unprocessable(_detail(errors), errors=errors)
     before, pending = working_document(session, kind, row)
     doc, refs = validate(session, kind, before | changes)
+    if row.status != PUBLISHED:
+        _keep_verbatim(session, kind, row, doc)
     claim(session, kind, row, expected)
     _put_working(session, kind, row, doc, refs, pending, actor)
     record(session, kind, row, action, actor, before, doc.model_dump(mode="json"))
@@ -363,6 +366,16 @@ def restore(
     if revision.document is None:
         raise Conflict(f"Revision {number} records a deletion; there is no document to restore.")
     return update(session, kind, row, revision.document, expected, actor, action="restore")
+
+
+def _keep_verbatim(session: Session, kind: Kind, row: Any, doc: Any) -> None:
+    """409 if the document would change a source's text so that a citation of it (of any status,
+    stored or pending) no longer matches: the verbatim guarantee outranks the edit."""
+    if kind.name != "source" or doc.text == row.text:
+        return
+    broken = citing.unmatched(session, row.slug, doc.text)
+    if broken:
+        raise Conflict(citing.describe(row.slug, broken), unmatched=broken)
 
 
 def _unpublished_references(session: Session, kind: Kind, document: dict[str, Any]) -> list[str]:
@@ -391,6 +404,7 @@ def publish(session: Session, kind: Kind, row: Any, expected: int, actor: ApiKey
             unpublished=unpublished,
         )
     doc, refs = validate(session, kind, document)
+    _keep_verbatim(session, kind, row, doc)
     claim(session, kind, row, expected)
     status_before = row.status
     if pending is not None:
@@ -422,9 +436,11 @@ def unpublish(session: Session, kind: Kind, row: Any, expected: int, actor: ApiK
             )
     live = read_document(session, kind, row)
     document, pending = working_document(session, kind, row)
-    claim(session, kind, row, expected)
     if pending is not None:
         doc, refs = validate(session, kind, document)
+        _keep_verbatim(session, kind, row, doc)
+    claim(session, kind, row, expected)
+    if pending is not None:
         write_document(session, kind, doc, refs, row, bump_version=False)
         session.delete(pending)
     row.status = Status.archived.value
@@ -636,7 +652,9 @@ def import_documents(
     """Documents in the export format, validated as a whole and written in one transaction.
 
     Imported entries are written as they are (new ones published, like the seed data), each
-    with a revision; a refused import writes nothing and answers 422 listing every problem.
+    with a revision; a refused import writes nothing and answers 422 listing every problem, or
+    409 when the documents are valid but would publish what points at drafts or leave a
+    citation unmatched by its source's new text.
     """
 
     def on_write(
@@ -648,8 +666,10 @@ def import_documents(
         report = load(session, data, dry_run=dry_run, on_write=on_write, commit=False)
     except DocumentError as exc:
         errors = [{"loc": ["body"], "msg": p, "type": "value_error"} for p in exc.problems]
-        raise Unprocessable(
-            f"The import was refused and nothing was written: {len(errors)} problem(s).",
+        refused = Conflict if exc.conflict else Unprocessable
+        raise refused(
+            f"The import was refused and nothing was written: {len(errors)} problem(s): "
+            + "; ".join(exc.problems[:5]),
             errors=errors,
         ) from None
     if not dry_run:

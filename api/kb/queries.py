@@ -593,18 +593,74 @@ def experts_featured_in(source_id: int) -> Select[*tuple[Any, ...]]:
     )
 
 
+def _public_quotes(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """Quotes the public sees (`quote_select`'s rule: quote, expert and source published)."""
+    return (
+        select(col(Quote.id), col(Quote.expert_id), col(Quote.source_id))
+        .join(Expert, col(Expert.id) == Quote.expert_id)
+        .join(Source, col(Source.id) == Quote.source_id)
+        .where(published(Quote), published(Expert), published(Source), *where)
+    )
+
+
+def _count(session: Session, stmt: Select[*tuple[Any, ...]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
 def sources_quoting(session: Session, expert_id: int) -> set[str]:
+    quoted = _public_quotes(col(Quote.expert_id) == expert_id).subquery()
     rows = session.scalars(
-        select(col(Source.slug))
-        .join(Quote, col(Quote.source_id) == Source.id)
-        .where(col(Quote.expert_id) == expert_id, published(Quote), published(Source))
+        select(col(Source.slug)).where(col(Source.id).in_(select(quoted.c.source_id)))
     )
     return set(rows)
 
 
+def source_detail(session: Session, slug: str) -> dict[str, Any]:
+    """A published source with its text, the published experts it quotes (in quotes the public
+    sees) or features, and how many of those quotes it holds; 404 if not published."""
+    source = get_published(session, Source, slug, "source")
+    out = source.model_dump(include={"slug", "title", "publisher", "url", "content_hash", "text"})
+    quotes = _public_quotes(col(Quote.source_id) == source.id)
+    quoted = select(quotes.subquery().c.expert_id)
+    out["experts"] = sorted(
+        session.scalars(
+            select(col(Expert.slug)).where(
+                published(Expert),
+                col(Expert.id).in_(quoted.union(experts_featured_in(source.id))),
+            )
+        )
+    )
+    out["quote_count"] = _count(session, quotes)
+    return out
+
+
+EXPERT_SUMMARY = (
+    "slug",
+    "name",
+    "credentials",
+    "role",
+    "affiliation",
+    "location",
+    "specialty",
+)
+
+
+def expert_detail(session: Session, slug: str) -> dict[str, Any]:
+    """A published expert with their citations, the sources they appear in, and how many quotes
+    the public sees of theirs; 404 if not published."""
+    expert = get_published(session, Expert, slug, "expert")
+    out = {name: getattr(expert, name) for name in EXPERT_SUMMARY}
+    out["citations"] = read_citations(session, "expert", [expert.id])[expert.id]
+    out["sources"] = sorted(
+        {c["source"] for c in out["citations"]} | sources_quoting(session, expert.id)
+    )
+    out["quote_count"] = _count(session, _public_quotes(col(Quote.expert_id) == expert.id))
+    return out
+
+
 def sources_of_expert(expert_id: int) -> CompoundSelect[int]:
-    """Ids of the sources that quote the expert or describe them."""
-    quoted = select(col(Quote.source_id)).where(col(Quote.expert_id) == expert_id, published(Quote))
+    """Ids of the sources that quote the expert (in quotes the public sees) or describe them."""
+    quoted = select(_public_quotes(col(Quote.expert_id) == expert_id).subquery().c.source_id)
     described = select(col(Citation.source_id)).where(
         col(Citation.subject_type) == "expert", col(Citation.subject_id) == expert_id
     )
@@ -682,3 +738,56 @@ def source_articles(session: Session) -> dict[str, dict[str, Any]]:
         )
     ).all()
     return {r.slug: {"title": r.title, "url": r.url, "publisher": r.publisher} for r in rows}
+
+
+def quotes_of_expert(session: Session, slug: str) -> list[dict[str, Any]]:
+    """Published quotes of a published expert, with their tags, in source order; 404."""
+    expert = get_published(session, Expert, slug, "expert")
+    rows = session.execute(quote_select(col(Quote.expert_id) == expert.id).order_by(col(Quote.id)))
+    return with_tags(session, list(rows))
+
+
+def source_page(
+    session: Session, page: Window, sort: str, expert: str | None, publisher: str | None
+) -> Paged:
+    """A page of published sources, of those that quote or feature `expert`, by `publisher`."""
+    stmt = select(
+        col(Source.slug),
+        col(Source.title),
+        col(Source.publisher),
+        col(Source.url),
+        col(Source.content_hash),
+    ).where(published(Source))
+    if expert is not None:
+        expert_id = filter_id(session, Expert, expert, "expert")
+        stmt = stmt.where(col(Source.id).in_(sources_of_expert(expert_id)))
+    if publisher is not None:
+        stmt = stmt.where(col(Source.publisher) == publisher)
+    return page_of(session, stmt, Source.slug, page, {"name": Source.title}, sort)
+
+
+def expert_page(
+    session: Session,
+    page: Window,
+    sort: str,
+    source: str | None,
+    role: str | None,
+    procedure: str | None,
+) -> Paged:
+    """A page of published experts: of those a source quotes or features, with a role, or
+    quoted about a procedure."""
+    stmt = select(*(getattr(Expert, name) for name in EXPERT_SUMMARY)).where(published(Expert))
+    if source is not None:
+        source_id = filter_id(session, Source, source, "source")
+        quoted_in = _public_quotes(col(Quote.source_id) == source_id).subquery()
+        featured = experts_featured_in(source_id)
+        stmt = stmt.where(col(Expert.id).in_(select(quoted_in.c.expert_id).union(featured)))
+    if role is not None:
+        stmt = stmt.where(col(Expert.role) == role)
+    if procedure is not None:
+        ids, _ = filter_procedure_ids(session, procedure, inherited=False)
+        tagged = _public_quotes(col(QuoteProcedure.procedure_id).in_(ids)).join(
+            QuoteProcedure, col(QuoteProcedure.quote_id) == Quote.id
+        )
+        stmt = stmt.where(col(Expert.id).in_(select(tagged.subquery().c.expert_id)))
+    return page_of(session, stmt, Expert.slug, page, {"name": Expert.name}, sort)

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +20,7 @@ from api.db.engine import open_session
 from api.deps import bearer, current_key, get_session
 from api.errors import Unprocessable
 from api.http.protection import nul_in_body, nul_refusal
+from api.routes.admin.common import AdminRoute
 
 PREFIX = "/v1/admin/"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -50,8 +50,9 @@ async def _session(request: Request) -> AsyncIterator[Session]:
         yield made
 
 
-class KeyFirstRoute(APIRoute):
-    """An admin route: the API key is checked before the body is read, then NUL refused."""
+class KeyFirstRoute(AdminRoute):
+    """An admin route: the API key is checked before the body is read, then NUL refused (and,
+    as every admin route, a missing If-Match it requires is answered 428)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -2,17 +2,21 @@
 
 import hashlib
 import json
+import re
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from api.errors import PreconditionRequired, Unprocessable
+from api.errors import BadRequest, PreconditionRequired, Unprocessable
 from api.kb import editing
 from api.kb.documents import Kind
 from models import ApiKey, IdempotentResponse
@@ -26,33 +30,75 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-IfMatchHeader = Annotated[
-    str | None,
-    Header(
+# One entity tag (`"3"`, or a weak or foreign tag, which matches no version), or a bare version.
+IF_MATCH_PATTERN = r'^[ \t]*([0-9]{1,18}|(W/)?"[!#-~]{0,64}")[ \t]*$'
+_IF_MATCH_DOC = (
+    'the ETag of the entry as last read, e.g. `"3"` (`3` is taken as `"3"`); 428 without it, '
+    "412 if the entry has changed since."
+)
+_HOW_TO_SEND = 'Send If-Match with the ETag of the entry (its version), e.g. If-Match: "3".'
+
+
+def _header(required: bool) -> Any:
+    return Header(
         alias="If-Match",
-        description='Required: the ETag of the entry as last read, e.g. `"3"` (428 without it, '
-        "412 if the entry has changed since).",
-    ),
-]
+        description=("Required: " if required else "Optional (none: the current version): ")
+        + _IF_MATCH_DOC.replace("; 428 without it,", ";" if not required else "; 428 without it,"),
+        json_schema_extra={"pattern": IF_MATCH_PATTERN},
+    )
 
 
-def if_match(header: IfMatchHeader = None) -> int:
-    """The version named by If-Match (a strong ETag this API handed out); 428 if missing.
+def _version(header: str) -> int:
+    """The version a well-formed If-Match names; -1 (no version) for a weak or foreign tag.
 
-    Anything else (a weak or unknown tag, `*`) matches no version, so it answers 412.
+    400 for anything else (a list, `*`, a bare word): the header is wrong, not the version.
     """
-    if header is None:
-        raise PreconditionRequired(
-            'Send If-Match with the ETag of the entry (its version), e.g. If-Match: "3".'
+    value = header.strip(" \t")
+    if value.isdigit() and len(value) <= 18:
+        return int(value)
+    if re.fullmatch(IF_MATCH_PATTERN, header) is None:
+        raise BadRequest(
+            f"If-Match must be one ETag as this API hands it out, quoted: {_HOW_TO_SEND}",
+            errors=[
+                {"loc": ["header", "If-Match"], "msg": "not one entity tag", "type": "value_error"}
+            ],
         )
-    value = header.strip()
-    if len(value) > 2 and value[0] == value[-1] == '"' and value[1:-1].isdigit():
-        return int(value[1:-1])
-    return -1
+    inner = value[1:-1]
+    return int(inner) if inner.isdigit() else -1
 
 
-def optional_if_match(header: IfMatchHeader = None) -> int | None:
-    return None if header is None else if_match(header)
+def if_match(header: Annotated[str, _header(required=True)]) -> int:
+    """The version named by If-Match (a strong ETag this API handed out).
+
+    Declared required; `AdminRoute` answers 428 (not 422) when it is missing.
+    """
+    return _version(header)
+
+
+# Typed `str` so that the schema says string (a `str | None` header would admit "null").
+def optional_if_match(header: Annotated[str, _header(required=False)] = None) -> int | None:  # type: ignore[assignment]
+    return None if header is None else _version(header)
+
+
+class AdminRoute(APIRoute):
+    """An admin route: a request without the If-Match it requires is answered 428."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_with_precondition(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                if any(_missing_if_match(e) for e in exc.errors()):
+                    raise PreconditionRequired(_HOW_TO_SEND) from None
+                raise
+
+        return handle_with_precondition
+
+
+def _missing_if_match(error: Any) -> bool:
+    return error.get("type") == "missing" and list(error.get("loc", ())) == ["header", "If-Match"]
 
 
 IfMatch = Annotated[int, Depends(if_match)]

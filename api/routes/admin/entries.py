@@ -111,7 +111,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.delete(
         f"/{path}/{{slug}}",
         response_model=DeleteReport,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Delete a {noun}; 409 naming what refers to it unless cascade=true",
         name=f"admin_delete_{kind.name}",
     )
@@ -125,7 +125,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/publish",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Publish a {noun}, or its pending edit",
         name=f"admin_publish_{kind.name}",
     )
@@ -141,7 +141,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/unpublish",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Withdraw a {noun} from the public (archived)",
         name=f"admin_unpublish_{kind.name}",
     )
@@ -167,7 +167,7 @@ def add_routes(path: str, kind: Kind) -> None:
     @router.post(
         f"/{path}/{{slug}}/revisions/{{number}}/restore",
         response_model=AdminEntry,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
         summary=f"Bring back an earlier revision of a {noun}, as a new change",
         name=f"admin_restore_{kind.name}",
     )

@@ -18,7 +18,7 @@ router = APIRouter(route_class=KeyFirstRoute)
 @router.post(
     "/import",
     response_model=ImportReport,
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
     summary="Import documents: validated as a whole, written in one transaction",
 )
 def import_documents(

@@ -17,7 +17,12 @@ from api.http.problems import problem_responses
 from api.kb import editing
 from api.kb.documents import KIND_BY_NAME, Kind
 from api.routes.admin.authenticated import KeyFirstRoute
-from api.routes.admin.common import IdempotencyDep, IfMatch, OptionalIfMatch, entry_answer
+from api.routes.admin.common import (
+    IdempotencyDep,
+    IfMatch,
+    OptionalIfMatch,
+    entry_answer,
+)
 from models.admin import AdminEntry
 from models.contraindication import Level
 from models.ingredient import Role
@@ -32,7 +37,7 @@ from models.link import (
 router = APIRouter(route_class=KeyFirstRoute)
 
 ADD = problem_responses(400, 401, 403, 404, 409, 412, 422)
-REMOVE = problem_responses(401, 403, 404, 412, 422, 428)
+REMOVE = problem_responses(400, 401, 403, 404, 412, 422, 428)
 QUOTE = KIND_BY_NAME["quote"]
 
 

@@ -251,7 +251,7 @@ class TestPatch:
         assert r.json()["current_version"] == 2 and r.headers["ETag"] == '"2"'
         assert editor.get(self.ENTRY).json()["document"]["name"] == "Red"
 
-    @pytest.mark.parametrize("tag", ['W/"1"', "*", "1", '"one"'])
+    @pytest.mark.parametrize("tag", ['W/"1"', '"one"'])
     def test_a_tag_that_names_no_version_is_412(self, editor: Admin, tag: str) -> None:
         assert (
             editor.patch(self.ENTRY, json={"name": "Red"}, headers={"If-Match": tag}).status_code
