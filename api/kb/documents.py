@@ -444,7 +444,7 @@ def _write_position(session: Session, row: Any, doc: Any, refs: Refs) -> None:
 
 
 def _slug_of(session: Session, table: Any, id_: int | None) -> str | None:
-    return None if id_ is None else session.get(table, id_).slug  # type: ignore[no-any-return]
+    return None if id_ is None else session.get(table, id_).slug  # type: ignore[union-attr]  # ids of stored rows
 
 
 def _read_position(session: Session, row: Any, doc: dict[str, Any]) -> None:
