@@ -54,7 +54,8 @@ def _procedure_body(dialect: str, ref: str) -> str:
             "(SELECT string_agg(s.text, ' ' ORDER BY s.position) FROM procedure_step s "
             f"WHERE s.procedure_id = {ref}.id AND s.status = 'published')"
         )
-    return _text(ref, "summary", "device", "setting", "frequency") + f" || ' ' || coalesce({steps}, '')"
+    fields = _text(ref, "summary", "device", "setting", "frequency")
+    return f"{fields} || ' ' || coalesce({steps}, '')"
 
 
 def _searchable(dialect: str, with_aliases: bool) -> dict[str, str]:
@@ -65,16 +66,23 @@ def _searchable(dialect: str, with_aliases: bool) -> dict[str, str]:
         f"{procedure_aliases}, {_procedure_body(dialect, 'NEW')}",
         "topic": "'topic', NEW.id, NEW.slug, coalesce(NEW.name, ''), '', "
         + _text("NEW", "question", "agreement_note"),
-        "position": "'position', NEW.id, NEW.slug, coalesce(NEW.statement, ''), '', "
-        + _text("NEW", "commercial_interest"),
+        # A position shows under its topic's name; its statement is body, as a quote's text is.
+        "position": "'position', NEW.id, NEW.slug, "
+        "coalesce((SELECT name FROM topic WHERE id = NEW.topic_id), ''), '', "
+        + _text("NEW", "statement", "commercial_interest"),
     }
+
+
+# A renamed topic renames its positions' entries.
+_RENAME_POSITIONS = (
+    "UPDATE search_entry SET name = NEW.name WHERE entity_type = 'position' "
+    "AND entity_id IN (SELECT id FROM position WHERE topic_id = NEW.id);"
+)
 
 
 def upgrade() -> None:
     dialect = op.get_context().dialect.name
-    op.add_column(
-        "procedure", sa.Column("aliases", sa.JSON(), nullable=False, server_default="[]")
-    )
+    op.add_column("procedure", sa.Column("aliases", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "topic",
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -133,19 +141,27 @@ def upgrade() -> None:
         sa.Column("evidence", sa.String(length=16), nullable=False),
         sa.Column("commercial_interest", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["expert_id"], ["expert.id"], name=op.f("fk_position_expert_id_expert"),
+            ["expert_id"],
+            ["expert.id"],
+            name=op.f("fk_position_expert_id_expert"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["procedure_id"], ["procedure.id"], name=op.f("fk_position_procedure_id_procedure"),
+            ["procedure_id"],
+            ["procedure.id"],
+            name=op.f("fk_position_procedure_id_procedure"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["source_id"], ["source.id"], name=op.f("fk_position_source_id_source"),
+            ["source_id"],
+            ["source.id"],
+            name=op.f("fk_position_source_id_source"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["topic_id"], ["topic.id"], name=op.f("fk_position_topic_id_topic"),
+            ["topic_id"],
+            ["topic.id"],
+            name=op.f("fk_position_topic_id_topic"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_position")),
@@ -178,8 +194,10 @@ def _triggers_sqlite(searchable: dict[str, str]) -> None:
                 f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN {delete} END"
             )
         op.execute(f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN {insert} END")
+        extra = _RENAME_POSITIONS if table == "topic" else ""
         op.execute(
-            f"CREATE TRIGGER search_{table}_au AFTER UPDATE ON {table} BEGIN {delete} {insert} END"
+            f"CREATE TRIGGER search_{table}_au AFTER UPDATE ON {table} "
+            f"BEGIN {delete} {insert} {extra} END"
         )
     bump = "UPDATE kb_revision SET revision = revision + 1 WHERE id = 1;"
     for table in NEW_TABLES:
@@ -191,6 +209,7 @@ def _triggers_sqlite(searchable: dict[str, str]) -> None:
 
 
 def _index_function(table: str, values: str) -> str:
+    extra = f"IF TG_OP = 'UPDATE' THEN {_RENAME_POSITIONS} END IF; " if table == "topic" else ""
     return (
         f"CREATE OR REPLACE FUNCTION search_index_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN "
@@ -198,7 +217,7 @@ def _index_function(table: str, values: str) -> str:
         f"WHERE entity_type = '{table}' AND entity_id = OLD.id; END IF; "
         "IF TG_OP <> 'DELETE' THEN IF NEW.status = 'published' THEN "
         f"INSERT INTO search_entry ({ENTRY_COLUMNS}) VALUES ({values}); END IF; END IF; "
-        "RETURN NULL; END $$"
+        f"{extra}RETURN NULL; END $$"
     )
 
 
