@@ -93,6 +93,7 @@ class TestGetTopic:
         assert topic["procedures"] == [
             "at-home-derma-roller",
             "at-home-dermapen",
+            "in-office-derma-roller",
             "in-office-microneedling-pen",
             "scalp-microneedling",
         ]
