@@ -24,12 +24,14 @@ from api.routes import (
     experts,
     health,
     ingredients,
+    positions,
     procedures,
     quotes,
     search,
     side_effects,
     sources,
     stats,
+    topics,
 )
 from api.routes.admin import authenticated as admin_routes
 
@@ -111,6 +113,8 @@ v1.include_router(conditions.router)
 v1.include_router(experts.router)
 v1.include_router(quotes.router)
 v1.include_router(sources.router)
+v1.include_router(topics.router)
+v1.include_router(positions.router)
 v1.include_router(admin.router)
 v1.include_router(search.router)
 v1.include_router(stats.router)

@@ -14,6 +14,7 @@ from models.quote import Quote, QuoteProcedure
 from models.revision import Revision
 from models.side_effect import IngredientSideEffect, ProcedureSideEffect, SideEffect
 from models.source import Source
+from models.topic import Position, Topic, TopicProcedure
 
 __all__ = [
     "ApiKey",
@@ -27,6 +28,7 @@ __all__ = [
     "IngredientSideEffect",
     "NeedleLength",
     "PendingEdit",
+    "Position",
     "Procedure",
     "ProcedureCondition",
     "ProcedureContraindication",
@@ -40,4 +42,6 @@ __all__ = [
     "Source",
     "Status",
     "Step",
+    "Topic",
+    "TopicProcedure",
 ]

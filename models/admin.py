@@ -55,6 +55,8 @@ class ImportDocuments(BaseModel):
     contraindications: Documents = Field(default_factory=list)
     conditions: Documents = Field(default_factory=list)
     quotes: Documents = Field(default_factory=list)
+    topics: Documents = Field(default_factory=list)
+    positions: Documents = Field(default_factory=list)
 
 
 class ImportReport(BaseModel):

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, String, Text
 from sqlmodel import Field
 
 from models.base import (
@@ -14,6 +14,7 @@ from models.base import (
     TEXT_MAX,
     CitationIn,
     CitationPublic,
+    ShortName,
     Tracked,
 )
 
@@ -43,6 +44,7 @@ class Procedure(Tracked, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_type=String(SLUG_MAX), unique=True, index=True)
     name: str = Field(sa_type=String(NAME_MAX))
+    aliases: list[str] = Field(default_factory=list, sa_type=JSON)
     parent_id: int | None = Field(
         default=None, foreign_key="procedure.id", index=True, ondelete="RESTRICT"
     )
@@ -104,6 +106,7 @@ class ProcedureCreate(BaseModel):
 
     slug: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     name: str = pydantic.Field(min_length=1, max_length=NAME_MAX)
+    aliases: list[ShortName] = pydantic.Field(default_factory=list, max_length=20)
     parent: str | None = pydantic.Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     kind: Kind
     setting: Setting
@@ -132,6 +135,7 @@ class StepPublic(BaseModel):
 class ProcedureSummary(BaseModel):
     slug: str
     name: str
+    aliases: list[str]
     parent: str | None
     kind: Kind
     setting: Setting

@@ -2,8 +2,10 @@
 
 A procedure is a MedicalProcedure (adverseOutcome, contraindication, howPerformed, preparation,
 followup), an ingredient a Drug or MedicalTherapy, a condition a MedicalCondition, an expert a
-Person, a quote a Quotation (spokenByCharacter, isBasedOn its source). Every statement carries
-what backs it: `subjectOf` lists the verbatim excerpts, each `isPartOf` the source article.
+Person, a quote a Quotation (spokenByCharacter, isBasedOn its source), a topic a Question whose
+suggested answers are the sources' positions (Answer: text, author, citation its article).
+Every statement carries what backs it: `subjectOf` lists the verbatim excerpts, each `isPartOf`
+the source article.
 """
 
 from typing import Any
@@ -213,4 +215,36 @@ def quote(doc: Document, detail: dict[str, Any]) -> JSONResponse:
     }
     if detail["topics"]:
         node["keywords"] = detail["topics"]
+    return _answer(node)
+
+
+def topic(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    """A Question; each source's position a suggested Answer, by its expert when one speaks."""
+    answers = []
+    for position in detail["positions"]:
+        answer: dict[str, Any] = {
+            "@type": "Answer",
+            "@id": doc.url("positions", position["slug"]),
+            "text": position["statement"],
+            "citation": doc.article(position["source"]),
+        }
+        if position["expert"]:
+            answer["author"] = {
+                "@type": "Person",
+                "@id": doc.url("experts", position["expert"]),
+                "name": position["expert_name"],
+            }
+        answers.append(doc.backed(answer, position["citations"]))
+    node: dict[str, Any] = {
+        "@type": "Question",
+        "@id": doc.url("topics", detail["slug"]),
+        "name": detail["name"],
+        "text": detail["question"],
+        "answerCount": len(answers),
+        "suggestedAnswer": answers,
+        "about": [
+            {"@type": "MedicalProcedure", "@id": doc.url("procedures", p)}
+            for p in detail["procedures"]
+        ],
+    }
     return _answer(node)

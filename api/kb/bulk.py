@@ -51,11 +51,8 @@ class LoadReport:
 
 def _announce(refs: Refs, kind: Kind, docs: list[Any]) -> None:
     """Make the batch's own slugs (and source texts) known before any of it is written."""
-    known = refs.ids.setdefault(kind.name, {})
     for doc in docs:
-        known.setdefault(doc.slug, -1)
-        if kind.name == "source":
-            refs.source_texts[doc.slug] = doc.text
+        refs.announce(kind.name, doc)
 
 
 def cycle_problems(session: Session, docs: list[Any]) -> list[str]:

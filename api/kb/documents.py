@@ -24,6 +24,7 @@ from models import (
     Ingredient,
     IngredientSideEffect,
     NeedleLength,
+    Position,
     Procedure,
     ProcedureCondition,
     ProcedureContraindication,
@@ -34,6 +35,8 @@ from models import (
     SideEffect,
     Source,
     Step,
+    Topic,
+    TopicProcedure,
 )
 from models.base import CitationIn, utcnow
 from models.condition import ConditionCreate
@@ -44,6 +47,7 @@ from models.procedure import ProcedureCreate
 from models.quote import QuoteCreate
 from models.side_effect import SideEffectCreate
 from models.source import SourceCreate, content_hash
+from models.topic import AnswerType, PositionCreate, TopicCreate
 
 
 class DocumentError(Exception):
@@ -64,6 +68,8 @@ class Refs:
 
     ids: dict[str, dict[str, int]] = field(default_factory=dict)
     source_texts: dict[str, str] = field(default_factory=dict)
+    # What a position's answer must fit: its topic's answer type, unit and procedures.
+    topics: dict[str, tuple[str, str | None, frozenset[str]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> "Refs":
@@ -74,7 +80,30 @@ class Refs:
         rows = session.execute(select(col(Source.slug), col(Source.id), col(Source.text))).all()
         refs.ids["source"] = {slug: id_ for slug, id_, _ in rows}
         refs.source_texts = {slug: text for slug, _, text in rows}
+        topics = session.execute(
+            select(col(Topic.slug), col(Topic.id), col(Topic.answer_type), col(Topic.unit))
+        ).all()
+        refs.ids["topic"] = {slug: id_ for slug, id_, _, _ in topics}
+        concerned: dict[int, set[str]] = {id_: set() for _, id_, _, _ in topics}
+        for topic_id, procedure in session.execute(
+            select(col(TopicProcedure.topic_id), col(Procedure.slug)).join(
+                Procedure, col(Procedure.id) == TopicProcedure.procedure_id
+            )
+        ):
+            concerned[topic_id].add(procedure)
+        refs.topics = {
+            slug: (answer_type, unit, frozenset(concerned[id_]))
+            for slug, id_, answer_type, unit in topics
+        }
         return refs
+
+    def announce(self, kind: str, doc: Any) -> None:
+        """Make a document's slug (and what others check against it) known before it is written."""
+        self.ids.setdefault(kind, {}).setdefault(doc.slug, -1)
+        if kind == "source":
+            self.source_texts[doc.slug] = doc.text
+        if kind == "topic":
+            self.topics[doc.slug] = (doc.answer_type, doc.unit, frozenset(doc.procedures))
 
 
 TABLES: dict[str, type[SQLModel]] = {
@@ -86,6 +115,8 @@ TABLES: dict[str, type[SQLModel]] = {
     "contraindication": Contraindication,
     "condition": Condition,
     "quote": Quote,
+    "topic": Topic,
+    "position": Position,
 }
 
 
@@ -367,6 +398,124 @@ def _quote_issues(doc: Any, refs: Refs) -> list[Issue]:
     return issues
 
 
+def _write_topic(session: Session, row: Any, doc: Any, refs: Refs) -> None:
+    session.execute(delete(TopicProcedure).where(col(TopicProcedure.topic_id) == row.id))
+    for slug in dict.fromkeys(doc.procedures):
+        session.add(TopicProcedure(topic_id=row.id, procedure_id=refs.ids["procedure"][slug]))
+
+
+def _read_topic(session: Session, row: Any, doc: dict[str, Any]) -> None:
+    doc["procedures"] = list(
+        session.scalars(
+            select(col(Procedure.slug))
+            .join(TopicProcedure, col(TopicProcedure.procedure_id) == Procedure.id)
+            .where(col(TopicProcedure.topic_id) == row.id)
+            .order_by(col(Procedure.slug))
+        ).all()
+    )
+
+
+def _topic_issues(doc: Any, refs: Refs) -> list[Issue]:
+    return [
+        (("procedures", i), f"names unknown procedure {p!r}")
+        for i, p in enumerate(doc.procedures)
+        if p not in refs.ids["procedure"]
+    ]
+
+
+def _position_columns(doc: Any, refs: Refs) -> dict[str, Any]:
+    value, interest = doc.value, doc.commercial_interest
+    return {
+        "topic_id": refs.ids["topic"][doc.topic],
+        "source_id": refs.ids["source"][doc.source],
+        "expert_id": refs.ids["expert"][doc.expert] if doc.expert else None,
+        "procedure_id": refs.ids["procedure"][doc.procedure] if doc.procedure else None,
+        "value_min": value.min if value else None,
+        "value_max": value.max if value else None,
+        "value_unit": value.unit if value else None,
+        "commercial_interest": interest.statement if interest else None,
+    }
+
+
+def _write_position(session: Session, row: Any, doc: Any, refs: Refs) -> None:
+    drop_citations(session, "position", [row.id])
+    drop_citations(session, "position_interest", [row.id])
+    write_citations(session, "position", row.id, doc.citations, refs)
+    if doc.commercial_interest is not None:
+        write_citations(
+            session, "position_interest", row.id, doc.commercial_interest.citations, refs
+        )
+
+
+def _slug_of(session: Session, table: Any, id_: int | None) -> str | None:
+    return None if id_ is None else session.get(table, id_).slug  # type: ignore[union-attr]  # ids of stored rows
+
+
+def _read_position(session: Session, row: Any, doc: dict[str, Any]) -> None:
+    doc["topic"] = _slug_of(session, Topic, row.topic_id)
+    doc["source"] = _slug_of(session, Source, row.source_id)
+    doc["expert"] = _slug_of(session, Expert, row.expert_id)
+    doc["procedure"] = _slug_of(session, Procedure, row.procedure_id)
+    doc["value"] = (
+        None
+        if row.value_min is None
+        else {"min": row.value_min, "max": row.value_max, "unit": row.value_unit}
+    )
+    doc["citations"] = read_citations(session, "position", [row.id])[row.id]
+    doc["commercial_interest"] = (
+        None
+        if row.commercial_interest is None
+        else {
+            "statement": row.commercial_interest,
+            "citations": read_citations(session, "position_interest", [row.id])[row.id],
+        }
+    )
+
+
+def own_source_issues(
+    loc: tuple[str | int, ...], citations: Iterable[CitationIn], source: str
+) -> list[Issue]:
+    """A position speaks for one source: every citation of it quotes that source."""
+    return [
+        ((*loc, i, "source"), f"quotes {c.source!r}, not the position's own source {source!r}")
+        for i, c in enumerate(citations)
+        if c.source != source
+    ]
+
+
+def _position_issues(doc: Any, refs: Refs) -> list[Issue]:
+    issues: list[Issue] = []
+    for key, kind in (("topic", "topic"), ("source", "source"), ("expert", "expert")):
+        slug = getattr(doc, key)
+        if slug is not None and slug not in refs.ids[kind]:
+            issues.append(((key,), f"names unknown {kind} {slug!r}"))
+    issues += citation_issues(("citations",), doc.citations, refs)
+    issues += own_source_issues(("citations",), doc.citations, doc.source)
+    if doc.commercial_interest is not None:
+        loc = ("commercial_interest", "citations")
+        issues += citation_issues(loc, doc.commercial_interest.citations, refs)
+        issues += own_source_issues(loc, doc.commercial_interest.citations, doc.source)
+    topic = refs.topics.get(doc.topic)
+    if doc.procedure is not None:
+        if doc.procedure not in refs.ids["procedure"]:
+            issues.append((("procedure",), f"names unknown procedure {doc.procedure!r}"))
+        elif topic is not None and doc.procedure not in topic[2]:
+            issues.append(
+                (("procedure",), f"{doc.procedure!r} is not among topic {doc.topic!r}'s procedures")
+            )
+    if topic is not None:
+        answer_type, unit, _ = topic
+        if answer_type == AnswerType.numeric and doc.answer is not None:
+            issues.append((("answer",), "a numeric topic's position has a value, not an answer"))
+        if answer_type == AnswerType.text and doc.value is not None:
+            issues.append((("value",), "a text topic's position has an answer, not a value"))
+        if doc.value is not None and answer_type == AnswerType.numeric and doc.value.unit != unit:
+            issues.append(
+                (("value", "unit"), f"unit {doc.value.unit!r} is not the topic's unit {unit!r}")
+            )
+    return issues
+
+
 _TERM = ("slug", "name", "aliases", "description")
 
 
@@ -397,7 +546,17 @@ KINDS: tuple[Kind, ...] = (
         "procedures",
         Procedure,
         ProcedureCreate,
-        ("slug", "name", "kind", "setting", "device", "summary", "session_duration", "frequency"),
+        (
+            "slug",
+            "name",
+            "aliases",
+            "kind",
+            "setting",
+            "device",
+            "summary",
+            "session_duration",
+            "frequency",
+        ),
         derive=lambda doc, refs: {
             "parent_id": refs.ids["procedure"][doc.parent] if doc.parent else None
         },
@@ -468,6 +627,25 @@ KINDS: tuple[Kind, ...] = (
         write_extra=_write_quote,
         read_extra=_read_quote,
     ),
+    Kind(
+        "topic",
+        "topics",
+        Topic,
+        TopicCreate,
+        ("slug", "name", "question", "answer_type", "unit", "agreement", "agreement_note"),
+        write_extra=_write_topic,
+        read_extra=_read_topic,
+    ),
+    Kind(
+        "position",
+        "positions",
+        Position,
+        PositionCreate,
+        ("slug", "statement", "answer", "evidence"),
+        derive=_position_columns,
+        write_extra=_write_position,
+        read_extra=_read_position,
+    ),
 )
 KIND_BY_FILE = {k.file: k for k in KINDS}
 KIND_BY_NAME = {k.name: k for k in KINDS}
@@ -476,6 +654,8 @@ _EXTRA_ISSUES: dict[str, Callable[[Any, Refs], list[Issue]]] = {
     "expert": lambda doc, refs: citation_issues(("citations",), doc.citations, refs),
     "procedure": _procedure_issues,
     "quote": _quote_issues,
+    "topic": _topic_issues,
+    "position": _position_issues,
 }
 
 
@@ -518,9 +698,8 @@ def write_document(
         row.updated_at = utcnow()
     session.add(row)
     session.flush()
-    refs.ids.setdefault(kind.name, {})[row.slug] = row.id
-    if kind.name == "source":
-        refs.source_texts[row.slug] = row.text
+    refs.announce(kind.name, doc)
+    refs.ids[kind.name][row.slug] = row.id
     if kind.write_extra:
         kind.write_extra(session, row, doc, refs)
     _write_links(session, kind, row, doc, refs)
@@ -623,6 +802,12 @@ def document_references(kind: Kind, doc: dict[str, Any]) -> set[tuple[str, str]]
     if kind.name == "quote":
         refs |= {("expert", doc["expert"]), ("source", doc["source"])}
         refs |= {("procedure", p) for p in doc["procedures"]}
+    if kind.name == "topic":
+        refs |= {("procedure", p) for p in doc["procedures"]}
+    if kind.name == "position":
+        refs |= {(key, doc[key]) for key in ("topic", "source", "expert", "procedure") if doc[key]}
+        if doc["commercial_interest"]:
+            cite(doc["commercial_interest"]["citations"])
     return refs
 
 
@@ -641,6 +826,15 @@ def without_reference(
             return None
         if target == "procedure":
             out["procedures"] = [p for p in doc["procedures"] if p != slug]
+    if kind.name == "topic" and target == "procedure":
+        out["procedures"] = [p for p in doc["procedures"] if p != slug]
+        if not out["procedures"]:
+            return None
+    if kind.name == "position":
+        if target in ("topic", "source", "expert") and doc[target] == slug:
+            return None
+        if target == "procedure" and doc["procedure"] == slug:
+            out["procedure"] = None
     if kind.name == "procedure" and target == "procedure" and doc.get("parent") == slug:
         out["parent"] = None
     if "citations" in doc:
@@ -671,8 +865,13 @@ def delete_entity(session: Session, kind: Kind, row: Any) -> None:
         ids = list(session.scalars(select(link.table.id).where(owner == row.id)).all())  # type: ignore[attr-defined]
         drop_citations(session, link.subject_type, ids)
         session.execute(delete(link.table).where(owner == row.id))
-    if kind.name in ("expert", "procedure"):
+    if kind.name in ("expert", "procedure", "position"):
         drop_citations(session, kind.name, [row.id])
+    if kind.name == "position":
+        drop_citations(session, "position_interest", [row.id])
+    if kind.name in ("topic", "procedure"):
+        column = TopicProcedure.topic_id if kind.name == "topic" else TopicProcedure.procedure_id
+        session.execute(delete(TopicProcedure).where(col(column) == row.id))
     if kind.name == "procedure":
         for table, subject_type in ((NeedleLength, "needle_length"), (Step, "step")):
             ids = list(

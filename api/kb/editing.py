@@ -46,7 +46,7 @@ PUBLISHED = Status.published.value
 # Which kinds' documents may point at an entity of a kind (to find what a deletion would break).
 REFERRED_BY: dict[str, tuple[str, ...]] = {
     "source": tuple(k.name for k in KINDS if k.name != "source"),
-    "expert": ("quote",),
+    "expert": ("quote", "position"),
     "procedure": (
         "procedure",
         "ingredient",
@@ -54,8 +54,11 @@ REFERRED_BY: dict[str, tuple[str, ...]] = {
         "contraindication",
         "condition",
         "quote",
+        "topic",
+        "position",
     ),
     "ingredient": ("side_effect",),
+    "topic": ("position",),
 }
 
 

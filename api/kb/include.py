@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from api.errors import InvalidParameter
 from api.kb import queries
-from models import Expert, Procedure, Quote, Source
+from models import Expert, Procedure, Quote, Source, Topic, TopicProcedure
 from models.condition import ProcedureConditionPublic
 from models.contraindication import ProcedureContraindicationPublic
 from models.expert import ExpertCited
@@ -139,6 +139,20 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "quote": {
         "expert": Relation("expert", _expert_of_quote, ExpertCited),
         "source": Relation("source", _source_of_quote, SourceSummary),
+    },
+    "topic": {
+        "procedures": Relation(
+            "procedure",
+            lambda s, slug: _summaries(
+                s,
+                col(Procedure.id).in_(
+                    select(col(TopicProcedure.procedure_id))
+                    .join(Topic, col(Topic.id) == TopicProcedure.topic_id)
+                    .where(col(Topic.slug) == slug)
+                ),
+            ),
+            ProcedureSummary,
+        ),
     },
     "expert": {"quotes": Relation("quote", _quotes(lambda slug: Expert.slug == slug), QuotePublic)},
     "source": {"quotes": Relation("quote", _quotes(lambda slug: Source.slug == slug), QuotePublic)},

@@ -489,6 +489,7 @@ def procedure_summary_select() -> Select[*tuple[Any, ...]]:
             col(Procedure.id),
             col(Procedure.slug),
             col(Procedure.name),
+            col(Procedure.aliases),
             col(parent.slug).label("parent"),
             col(Procedure.kind),
             col(Procedure.setting),

@@ -31,6 +31,8 @@ TYPES = (
     "expert",
     "quote",
     "source",
+    "topic",
+    "position",
 )
 COLLECTION = {
     "procedure": "procedures",
@@ -41,6 +43,8 @@ COLLECTION = {
     "expert": "experts",
     "quote": "quotes",
     "source": "sources",
+    "topic": "topics",
+    "position": "positions",
 }
 MAX_WORDS = 8
 MIN_TYPO_LENGTH = 4  # shorter words have too many look-alikes to guess from
@@ -66,11 +70,16 @@ SHORTLIST_MAX = 500
 # Stored text holding them (private-use characters) has them taken out first, never marked up.
 OPEN, CLOSE = "\ue000", "\ue001"
 
-# A quote is visible only with its expert and source (as in the quote routes).
+# A quote is visible only with its expert and source (as in the quote routes); a position with
+# its topic, source and expert (api.kb.topics).
 _VISIBLE = (
-    "(e.entity_type <> 'quote' OR e.entity_id IN (SELECT q.id FROM quote q "
+    "((e.entity_type <> 'quote' OR e.entity_id IN (SELECT q.id FROM quote q "
     "JOIN expert x ON x.id = q.expert_id JOIN source s ON s.id = q.source_id "
-    "WHERE x.status = 'published' AND s.status = 'published'))"
+    "WHERE x.status = 'published' AND s.status = 'published')) "
+    "AND (e.entity_type <> 'position' OR e.entity_id IN (SELECT p.id FROM position p "
+    "JOIN topic t ON t.id = p.topic_id JOIN source s ON s.id = p.source_id "
+    "LEFT JOIN expert x ON x.id = p.expert_id WHERE t.status = 'published' "
+    "AND s.status = 'published' AND (p.expert_id IS NULL OR x.status = 'published'))))"
 )
 # Visible entries of the given types that match (SQLite).
 _MATCHED = (
@@ -227,7 +236,10 @@ class _Sqlite:
         if every_type:
             # Every type: the matches counted in the index alone, less the few hidden quotes
             # among them (looked up by rowid), instead of joining each match to its entry.
-            hidden = f"SELECT id FROM search_entry e WHERE entity_type = 'quote' AND NOT {_VISIBLE}"
+            hidden = (
+                "SELECT id FROM search_entry e WHERE entity_type IN ('quote', 'position') "
+                f"AND NOT {_VISIBLE}"
+            )
             counted = text(
                 "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) - "
                 "(SELECT count(*) FROM search_fts "

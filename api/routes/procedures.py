@@ -11,7 +11,7 @@ from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.responses import Prevalidated
 from api.http.shaping import ShapedRoute
-from api.kb import queries
+from api.kb import queries, topics
 from api.routes.common import Inherited, SourceFilter, include_param, jsonld_document, with_included
 from models import Procedure
 from models.base import Page
@@ -21,6 +21,7 @@ from models.ingredient import ProcedureIngredientPublic, Role
 from models.procedure import Kind, ProcedurePublic, ProcedureSummary, Setting
 from models.quote import ProcedureQuotePublic
 from models.side_effect import ProcedureSideEffectPublic
+from models.topic import ProcedureTopicPublic
 
 router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("procedure")]
@@ -155,3 +156,14 @@ async def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited 
     """Expert quotes that speak to the procedure (or to scalp microneedling at large)."""
     quotes = queries.quotes_on(session, slug, inherited)
     return {"items": quotes, "total": len(quotes), "next": None}
+
+
+@router.get(
+    "/{slug}/topics",
+    response_model=Page[ProcedureTopicPublic],
+    responses=problem_responses(404, 422),
+)
+async def procedure_topics(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+    """Topics that concern the procedure, and those of its parent (marked), with agreement."""
+    found = topics.topics_of_procedure(session, slug, inherited)
+    return {"items": found, "total": len(found), "next": None}

@@ -93,6 +93,24 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
         "text": "Keep the roller clean and dry,",
         "procedures": [GENERAL],
     },
+    "topics": {
+        "slug": "test-roller-care",
+        "name": "Roller care",
+        "question": "Should the roller be kept clean?",
+        "answer_type": "text",
+        "procedures": [GENERAL],
+    },
+    "positions": {
+        "slug": "test-roller-care-roe",
+        "topic": "test-roller-care",
+        "source": SOURCE,
+        "expert": "jane-roe",
+        "statement": "Dr. Roe says to keep the roller clean.",
+        "answer": "yes",
+        "procedure": GENERAL,
+        "evidence": "expert",
+        "citations": cite("Keep the roller clean and dry"),
+    },
 }
 COLLECTIONS = list(DOCUMENTS)
 # A field each collection's documents have that an edit may change, with a new value.
@@ -105,6 +123,8 @@ EDITS: dict[str, dict[str, Any]] = {
     "ingredients": {"aliases": ["soothing serum"]},
     "conditions": {"description": "Hair thinning at the crown."},
     "quotes": {"topics": ["sanitation"]},
+    "topics": {"question": "Is a clean roller needed?"},
+    "positions": {"statement": "Dr. Roe says to keep the roller clean and dry."},
 }
 
 

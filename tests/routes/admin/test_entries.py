@@ -40,11 +40,17 @@ class TestLifecycle:
         expected = normal(collection, DOCUMENTS[collection] | EDITS[collection])
         assert edited.json()["document"] == expected
 
-        if collection != "sources":
+        needs = {
+            "sources": (),
+            "topics": (),  # it points at published procedures only
+            "quotes": ("sources", "experts"),
+            "positions": ("sources", "experts", "topics"),
+        }.get(collection, ("sources",))
+        if needs:
             # Publishing needs what the entry points at published first.
             r = publisher.post(url(collection, slug) + "/publish", headers={"If-Match": '"2"'})
             assert r.status_code == 409 and SOURCE in r.json()["detail"]
-            for c in ("sources", "experts")[: 1 + (collection == "quotes")]:
+            for c in needs:
                 target = DOCUMENTS[c]["slug"]
                 tag = publisher.etag(url(c, target))
                 assert (
@@ -91,6 +97,8 @@ class TestLifecycle:
             "ingredients": "minoxidil",
             "conditions": "alopecia-areata",
             "quotes": "baum-scalp-health-role",
+            "topics": "device-cleaning",
+            "positions": "device-cleaning-002-roller",
         }[collection]
         public = client.get(f"/v1/{collection}/{slug}").json()
         field, value = next(iter(EDITS[collection].items()))
@@ -319,9 +327,12 @@ class TestDelete:
         assert r.status_code == 200, r.text
         entries = {c: f"{c}/{d['slug']}" for c, d in DOCUMENTS.items()}
         # Entries whose own citations all quote the source go; terms lose the links citing it.
-        gone = {"sources", "experts", "procedures", "quotes"}
+        gone = {"sources", "experts", "procedures", "quotes", "positions"}
+        untouched = {"topics"}  # it cites nothing; the procedure it concerns stays
         assert set(r.json()["deleted"]) == {entries[c] for c in gone}
-        assert set(r.json()["changed"]) == {e for c, e in entries.items() if c not in gone}
+        assert set(r.json()["changed"]) == {
+            e for c, e in entries.items() if c not in gone | untouched
+        }
         term = publisher.get("/v1/admin/side-effects/scalp-tingling").json()
         assert term["document"]["procedures"] == []
 

@@ -25,6 +25,8 @@ SLUGS = {
     "experts": ["bertha-baum", "jane-roe"],
     "quotes": ["baum-scalp-health-role", "roe-keep-it-clean"],
     "sources": ["scalp-serums-and-at-home-microneedling", SOURCE],
+    "topics": ["device-cleaning", "test-roller-care"],
+    "positions": ["device-cleaning-002-roller", "test-roller-care-roe"],
 }
 FILTERS = {
     "procedure": SLUGS["procedures"],
