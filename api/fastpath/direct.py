@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import UnionType
-from typing import Any, TypeVar, Union, cast, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
-from sqlmodel import Session
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -244,23 +243,30 @@ class DirectReads:
             with open_session(request.method) as session:
                 yield session
             return
-        parameters = inspect.signature(provider).parameters
-        if len(parameters) > 1:
+        if len(inspect.signature(provider).parameters) > 1:
             yield None
             return
-        made: Any = provider(request) if parameters else provider()
-        if inspect.isasyncgen(made):
-            try:
-                yield cast(Session, await made.__anext__())
-            finally:
-                await made.aclose()
-        elif inspect.isgenerator(made):
-            try:
-                yield cast(Session, next(made))
-            finally:
-                made.close()
-        else:
-            yield made
+        async with provided(provider, request) as session:
+            yield session
+
+
+@asynccontextmanager
+async def provided(provider: Callable[..., Any], request: Request) -> AsyncIterator[Any]:
+    """What a dependency taking nothing or the request gives, outside FastAPI's dependency
+    solving: a generator's first value (the generator closed afterwards), or the value."""
+    made: Any = provider(request) if inspect.signature(provider).parameters else provider()
+    if inspect.isasyncgen(made):
+        try:
+            yield await made.__anext__()
+        finally:
+            await made.aclose()
+    elif inspect.isgenerator(made):
+        try:
+            yield next(made)
+        finally:
+            made.close()
+    else:
+        yield made
 
 
 def build_route_parameters(fastapi: FastAPI) -> None:

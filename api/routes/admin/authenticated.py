@@ -7,10 +7,9 @@ admin routes' `KeyFirstRoute` checks the key first, exactly as the `current_key`
 RefuseNulMiddleware leaves to it for these paths.
 """
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from fastapi import Request, Response
 from sqlmodel import Session
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db.engine import open_session
 from api.deps import bearer, current_key, get_session
 from api.errors import Unprocessable
+from api.fastpath.direct import provided
 from api.http.protection import nul_in_body, nul_refusal
 from api.routes.admin.common import AdminRoute
 
@@ -35,19 +35,8 @@ async def _session(request: Request) -> AsyncIterator[Session]:
         with open_session(request.method) as session:
             yield session
         return
-    made: Any = provider(request) if inspect.signature(provider).parameters else provider()
-    if inspect.isasyncgen(made):
-        try:
-            yield cast(Session, await made.__anext__())
-        finally:
-            await made.aclose()
-    elif inspect.isgenerator(made):
-        try:
-            yield cast(Session, next(made))
-        finally:
-            made.close()
-    else:
-        yield made
+    async with provided(provider, request) as session:
+        yield session
 
 
 class KeyFirstRoute(AdminRoute):
