@@ -74,6 +74,10 @@ SEARCHED = ("scalp", "needle", "serum", "redness", "minoxidil", "hair loss")
 KIND_OF = {path: kind.name for path, kind in COLLECTIONS.items()}
 
 
+# Collections without a public list of their own, and the details that name their entries.
+NAMED_WITHIN = {"positions": ("topics", "positions")}
+
+
 def public_get_paths() -> list[str]:
     return [
         path
@@ -117,6 +121,11 @@ class Snapshot:
         for path in lists:
             self.slugs[path[4:]] = [i["slug"] for i in self.every_page(path)]
             self.get(path)  # the first page as a client sees it, default limit
+        for collection, (owner, key) in NAMED_WITHIN.items():
+            self.slugs.setdefault(collection, [])
+            for slug in self.slugs[owner]:
+                found = self.get(f"/v1/{owner}/{slug}").json()[key]
+                self.slugs[collection] += [item["slug"] for item in found]
         for path in lists:
             self.filtered_lists(path)
         for path in paths:
