@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # forwarded_allow_ips: addresses or networks, comma-separated, or "*"); the rate limits
     # key on the client address so resolved.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Origins of a separately hosted admin client (a JSON list); empty: admin CORS stays closed.
+    admin_cors_origins: list[str] = []
     # Above the largest valid body: a 200,000-character source text, JSON-escaped.
     max_body_bytes: int = 2_097_152
     # Seconds a client has to send a request head, and then its body (`skinkb serve`'s protocol,

@@ -34,6 +34,7 @@ from api.routes import (
     topics,
 )
 from api.routes.admin import authenticated as admin_routes
+from api.routes.webapp import install_webapp
 
 log = logging.getLogger("skinkb")
 
@@ -68,8 +69,9 @@ app = FastAPI(
     description="What trustworthy articles say about scalp microneedling for hair loss: "
     "procedures, side effects, contraindications, ingredients, conditions, experts and their "
     "quotes, each fact citing a verbatim excerpt of its source.",
-    docs_url="/docs" if settings.docs_enabled else None,
-    redoc_url="/redoc" if settings.docs_enabled else None,
+    # Served by api.routes.webapp from vendored assets (FastAPI's own pages load them from a CDN).
+    docs_url=None,
+    redoc_url=None,
     # No OpenTelemetry here; left on, FastAPI asks for its providers on every request.
     telemetry={"tracing": False, "metrics": False, "logs": False},
 )
@@ -84,7 +86,7 @@ install_http_caching(app, remember=response_cache.remember)
 app.add_middleware(RefuseNulMiddleware, authenticated_first=(admin_routes.PREFIX,))
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
-install_cors(app)
+install_cors(app, settings.admin_cors_origins)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,
@@ -121,3 +123,4 @@ v1.include_router(stats.router)
 
 app.include_router(v1)
 app.include_router(health.router)
+install_webapp(app, settings.docs_enabled)

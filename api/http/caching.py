@@ -173,21 +173,51 @@ class NoStoreForAdmin:
         await self.app(scope, receive, send_no_store)
 
 
+class SplitCors:
+    """CORS open to every origin for public reads; on the admin API, only the origins configured
+    (none by default: then the public policy refuses its preflights, as before)."""
+
+    def __init__(self, app: ASGIApp, admin_origins: list[str]) -> None:
+        self.public = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_credentials=False,
+            allow_methods=["GET"],
+            allow_headers=["If-None-Match", "Accept"],
+            expose_headers=["ETag", "Link"],
+            max_age=600,
+        )
+        self.admin = (
+            CORSMiddleware(
+                app,
+                allow_origins=admin_origins,
+                # A Bearer key, not a cookie: no credentials mode needed.
+                allow_credentials=False,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+                expose_headers=["ETag", "Idempotent-Replayed", "Retry-After", "X-Request-ID"],
+                max_age=600,
+            )
+            if admin_origins
+            else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if self.admin is not None and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+            await self.admin(scope, receive, send)
+        else:
+            await self.public(scope, receive, send)
+
+
 def install_http_caching(app: FastAPI, remember: Remember | None) -> None:
     """ETags, Cache-Control and 304s for public reads."""
     app.add_exception_handler(NotModified, _not_modified)
     app.add_middleware(HttpCacheMiddleware, remember=remember)
 
 
-def install_cors(app: FastAPI) -> None:
-    """Open CORS for public reads. Added outside every layer that answers a public read (the
-    response cache too), so a remembered answer carries the same CORS headers as a fresh one."""
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_credentials=False,
-        allow_methods=["GET"],
-        allow_headers=["If-None-Match", "Accept"],
-        expose_headers=["ETag", "Link"],
-        max_age=600,
-    )
+def install_cors(app: FastAPI, admin_origins: list[str] | None = None) -> None:
+    """Open CORS for public reads, and for the admin API only the origins configured. Added
+    outside every layer that answers a public read (the response cache too), so a remembered
+    answer carries the same CORS headers as a fresh one."""
+    app.add_middleware(SplitCors, admin_origins=list(admin_origins or []))

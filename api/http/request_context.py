@@ -17,9 +17,25 @@ SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
 )
 JSON_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# The editors' web app: its own files only, no inline script or style, no eval.
+WEBAPP_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    b"connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+)
+_WEBAPP_PATH = "/admin"
 # What every answer gets, and every answer but the docs pages (whose scripts a CSP would block).
 DOCS_HEADERS = SECURITY_HEADERS
 JSON_HEADERS = (*SECURITY_HEADERS, JSON_CSP)
+WEBAPP_HEADERS = (*SECURITY_HEADERS, WEBAPP_CSP)
+
+
+def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
+    if path.startswith(_DOCS_PATHS):
+        return DOCS_HEADERS
+    if path == _WEBAPP_PATH or path.startswith(_WEBAPP_PATH + "/"):
+        return WEBAPP_HEADERS
+    return JSON_HEADERS
 
 
 def new_request_id() -> str:
@@ -48,7 +64,7 @@ class RequestContextMiddleware:
         status = 500
         added = (
             (b"x-request-id", request_id.encode()),
-            *(DOCS_HEADERS if scope["path"].startswith(_DOCS_PATHS) else JSON_HEADERS),
+            *security_headers(scope["path"]),
         )
 
         async def send_with_headers(message: Message) -> None:

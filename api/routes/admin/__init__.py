@@ -3,12 +3,13 @@
 from fastapi import APIRouter, Depends
 
 from api.deps import require_role
-from api.routes.admin import audit, entries, imports, keys, links
+from api.routes.admin import audit, entries, imports, keys, links, meta
 from models.api_key import KeyRole
 
 router = APIRouter(
     prefix="/admin", tags=["admin"], dependencies=[Depends(require_role(KeyRole.editor))]
 )
+router.include_router(meta.router)
 router.include_router(keys.router)
 router.include_router(audit.router)
 router.include_router(imports.router)
