@@ -22,8 +22,13 @@ export function append(el, children) {
   return el;
 }
 
+// The screen being shown: a view that finishes loading after the user moved on draws nothing.
+let screen = null;
+export function showing(hash) { screen = hash; }
+
 export function mount(...children) {
   const main = document.getElementById("main");
+  if (screen !== null && location.hash !== screen) return main;
   main.replaceChildren();
   append(main, children);
   return main;
@@ -69,4 +74,10 @@ export function badge(entry) {
 
 export function title(name) {
   return name.replaceAll("-", " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+// Replace an element's children (null and false left out, as in h()).
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
 }

@@ -1,7 +1,7 @@
 // The shell: sign in with an API key, learn its role, route between the screens.
 
 import { ApiError, can, get, session } from "./api.js";
-import { flash, h, mount, title } from "./dom.js";
+import { flash, h, mount, showing, title } from "./dom.js";
 import { showAudit, showKeys } from "./views/admin.js";
 import { showCollection } from "./views/collection.js";
 import { showEntry } from "./views/entry.js";
@@ -10,6 +10,7 @@ import { showImport } from "./views/import.js";
 import { showReview } from "./views/review.js";
 
 function signInForm(message) {
+  showing(null);
   document.getElementById("top").hidden = true;
   const input = h("input", { id: "api-key", type: "password", autocomplete: "off", required: true,
     "aria-describedby": "key-help" });
@@ -71,6 +72,7 @@ function markCurrent() {
 async function route() {
   if (!session.me) return;
   markCurrent();
+  showing(location.hash);
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
     if (parts[0] === "c" && parts.length === 2) await showCollection(parts[1]);

@@ -1,7 +1,7 @@
 // For admins: API keys (create, shown once; revoke) and the audit log.
 
 import { ApiError, call, get } from "../api.js";
-import { busy, flash, h, mount, when } from "../dom.js";
+import { busy, fill, flash, h, mount, when } from "../dom.js";
 
 export async function showKeys() {
   const keys = await busy("Loading keys…", () => get("keys"));
@@ -18,12 +18,12 @@ export async function showKeys() {
     try {
       const made = await call("POST", "keys", { body: { name: name.value, role: role.value } });
       await showKeys();
-      document.getElementById("created-key").replaceChildren(
+      fill(document.getElementById("created-key"), 
         h("p", {}, `Key for ${made.name} (${made.role}); copy it now, it is not shown again:`),
         h("output", { class: "secret", id: "new-key" }, made.key));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      created.replaceChildren(h("p", { class: "error", role: "alert" }, error.message));
+      fill(created, h("p", { class: "error", role: "alert" }, error.message));
     }
   });
   const revoke = async (keyName) => {

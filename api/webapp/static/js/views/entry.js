@@ -3,7 +3,7 @@
 
 import { ApiError, all, call, can, get, session } from "../api.js";
 import { changedFields, diffTable } from "../diff.js";
-import { badge, busy, flash, h, mount, title } from "../dom.js";
+import { badge, busy, fill, flash, h, mount, title } from "../dom.js";
 import { SchemaForm, blankDocument } from "../form.js";
 
 const sourceTexts = new Map();
@@ -56,7 +56,7 @@ function draw(info, entry, doc) {
   function report(error) {
     if (!(error instanceof ApiError)) throw error;
     const unplaced = error.status === 422 ? form.showErrors(error.fieldErrors()) : [];
-    problem.replaceChildren(
+    fill(problem, 
       h("p", {}, h("strong", {}, error.problem.title || "Error"), ": ",
         error.status === 422 ? "some fields need fixing (shown by each field)." : error.message),
       unplaced.length ? h("ul", {}, unplaced.map((u) => h("li", {}, u))) : null);
@@ -77,7 +77,7 @@ function draw(info, entry, doc) {
       entry = current;
       await save();
     };
-    conflictArea.replaceChildren(
+    fill(conflictArea, 
       h("h2", { tabindex: "-1", id: "conflict-title" }, "Someone saved this entry while you were editing"),
       h("p", {}, `It is now at version ${current.version} (you opened version ${entry.version}). `,
         "Nothing of yours was saved yet."),
@@ -167,7 +167,7 @@ class CitationPicker {
     });
     all("sources").then((items) => {
       this.select.replaceChildren(h("option", { value: "" }, "—"),
-        items.map((s) => h("option", { value: s.slug }, s.slug)));
+        ...items.map((s) => h("option", { value: s.slug }, s.label)));
       if (this.item?.source) this.select.value = this.item.source;
     });
   }

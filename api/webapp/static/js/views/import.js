@@ -1,7 +1,7 @@
 // Import documents in the export format: a dry run shows what would happen, then the real one.
 
 import { ApiError, call } from "../api.js";
-import { busy, flash, h, mount } from "../dom.js";
+import { busy, fill, flash, h, mount } from "../dom.js";
 
 export async function showImport() {
   const file = h("input", { id: "import-file", type: "file", accept: "application/json,.json" });
@@ -16,19 +16,19 @@ export async function showImport() {
   async function send(dryRun) {
     let body;
     try { body = JSON.parse(text.value); } catch {
-      result.replaceChildren(h("p", { class: "error", role: "alert" }, "That is not valid JSON."));
+      fill(result, h("p", { class: "error", role: "alert" }, "That is not valid JSON."));
       return;
     }
     try {
       const report = await busy(dryRun ? "Checking the import…" : "Importing (one transaction)…", () =>
         call("POST", `import?dry_run=${dryRun}`, { body, idempotent: !dryRun }));
-      result.replaceChildren(h("h2", {}, dryRun ? "Preview: nothing written yet" : "Imported"), summary(report));
+      fill(result, h("h2", {}, dryRun ? "Preview: nothing written yet" : "Imported"), summary(report));
       run.disabled = !dryRun || report.refused.length > 0;
       if (!dryRun) flash("Import written.");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       run.disabled = true;
-      result.replaceChildren(h("h2", {}, "Refused: nothing would be written"),
+      fill(result, h("h2", {}, "Refused: nothing would be written"),
         h("ul", { class: "error" }, (error.problem.errors || [{ msg: error.message }]).map((e) => h("li", {}, e.msg))));
     }
   }

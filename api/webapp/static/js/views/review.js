@@ -2,7 +2,7 @@
 
 import { ApiError, all, call, can, get, session } from "../api.js";
 import { diffTable } from "../diff.js";
-import { badge, busy, flash, h, mount, title, when } from "../dom.js";
+import { badge, busy, fill, flash, h, mount, title, when } from "../dom.js";
 
 export async function showReview() {
   const queue = await busy("Collecting drafts and pending edits…", async () => {
@@ -27,7 +27,7 @@ export async function showReview() {
         problem.textContent = error.message;
       }
     };
-    detail.replaceChildren(
+    fill(detail, 
       h("h2", { tabindex: "-1", id: "review-title" }, `${title(item.collection)}: ${entry.label}`),
       h("p", {}, badge(entry), ` version ${entry.version} · `,
         h("a", { href: `#/c/${path}` }, "Open in the editor"), " · ",
