@@ -226,5 +226,7 @@ function labelOf(title, key) {
 
 function singular(label) {
   const word = label.replace(/ \*$/, "");
-  return word.endsWith("ies") ? `${word.slice(0, -3)}y` : word.endsWith("s") ? word.slice(0, -1) : word;
+  if (word.endsWith("ies")) return `${word.slice(0, -3)}y`;
+  if (word.endsWith("ses")) return word.slice(0, -2);
+  return word.endsWith("s") ? word.slice(0, -1) : word;
 }

@@ -18,7 +18,7 @@ export async function showKeys() {
     try {
       const made = await call("POST", "keys", { body: { name: name.value, role: role.value } });
       await showKeys();
-      fill(document.getElementById("created-key"), 
+      fill(document.getElementById("created-key"),
         h("p", {}, `Key for ${made.name} (${made.role}); copy it now, it is not shown again:`),
         h("output", { class: "secret", id: "new-key" }, made.key));
     } catch (error) {

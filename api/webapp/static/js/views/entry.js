@@ -56,7 +56,7 @@ function draw(info, entry, doc) {
   function report(error) {
     if (!(error instanceof ApiError)) throw error;
     const unplaced = error.status === 422 ? form.showErrors(error.fieldErrors()) : [];
-    fill(problem, 
+    fill(problem,
       h("p", {}, h("strong", {}, error.problem.title || "Error"), ": ",
         error.status === 422 ? "some fields need fixing (shown by each field)." : error.message),
       unplaced.length ? h("ul", {}, unplaced.map((u) => h("li", {}, u))) : null);
@@ -77,7 +77,7 @@ function draw(info, entry, doc) {
       entry = current;
       await save();
     };
-    fill(conflictArea, 
+    fill(conflictArea,
       h("h2", { tabindex: "-1", id: "conflict-title" }, "Someone saved this entry while you were editing"),
       h("p", {}, `It is now at version ${current.version} (you opened version ${entry.version}). `,
         "Nothing of yours was saved yet."),

@@ -27,7 +27,7 @@ export async function showReview() {
         problem.textContent = error.message;
       }
     };
-    fill(detail, 
+    fill(detail,
       h("h2", { tabindex: "-1", id: "review-title" }, `${title(item.collection)}: ${entry.label}`),
       h("p", {}, badge(entry), ` version ${entry.version} · `,
         h("a", { href: `#/c/${path}` }, "Open in the editor"), " · ",
