@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
-)
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # the browser fixture skips, saying why
+    sync_playwright = None  # type: ignore[assignment]
 
 CHROMIUM = next(
     (
@@ -104,7 +105,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"skinkb serve did not start: {process.stderr.read().decode()[-2000:]}")
+            _, err = process.communicate()
+            pytest.fail(f"skinkb serve did not start: {err.decode()[-2000:]}")
         time.sleep(0.2)
     try:
         yield Server(base_url, env)
@@ -114,23 +116,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator["Browser"]:
+    if sync_playwright is None:
+        pytest.skip("Playwright is not installed (pip install -e '.[test]')")
     if CHROMIUM is None:
         pytest.skip("no Chromium found (apt-get install chromium, or set SKINKB_CHROMIUM)")
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
 
 @pytest.fixture
-def open_app(browser: object, server: Server) -> Iterator[Callable[..., object]]:
+def open_app(browser: "Browser", server: Server) -> Iterator[Callable[..., "Page"]]:
     """A new browser tab (its own context: sessionStorage not shared) signed in with a new key."""
     contexts = []
     errors: list[str] = []
 
-    def open_app(name: str, role: str, width: int = 1280) -> object:
-        context = browser.new_context(  # type: ignore[attr-defined]
+    def open_app(name: str, role: str, width: int = 1280) -> "Page":
+        context = browser.new_context(
             viewport={"width": width, "height": 900}, base_url=server.base_url
         )
         contexts.append(context)
@@ -139,9 +143,11 @@ def open_app(browser: object, server: Server) -> Iterator[Callable[..., object]]
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on(
             "console",
-            lambda msg: errors.append(f"{msg.text} {msg.location}")
-            if msg.type == "error" and not EXPECTED_FAILURE.search(msg.text)
-            else None,
+            lambda msg: (
+                errors.append(f"{msg.text} {msg.location}")
+                if msg.type == "error" and not EXPECTED_FAILURE.search(msg.text)
+                else None
+            ),
         )
         page.goto("/admin/")
         page.get_by_label("API key").fill(server.key(name, role))
@@ -156,7 +162,7 @@ def open_app(browser: object, server: Server) -> Iterator[Callable[..., object]]
     assert errors == [], "the page logged errors"
 
 
-def screenshot(page: object, name: str) -> None:
+def screenshot(page: "Page", name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
