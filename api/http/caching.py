@@ -178,6 +178,7 @@ class SplitCors:
     (none by default: then the public policy refuses its preflights, as before)."""
 
     def __init__(self, app: ASGIApp, admin_origins: list[str]) -> None:
+        self.app = app  # what both policies wrap, for whoever walks the middleware stack
         self.public = CORSMiddleware(
             app,
             allow_origins=["*"],
