@@ -58,17 +58,15 @@ def edit(api: httpx.Client, path: str, **changes: object) -> dict:
 
 
 def select_in_source(page: "Page", passage: str) -> None:
-    """Select a passage of the source text, as a drag over it would."""
-    page.locator("#source-text").get_by_text(passage[:20], exact=False).wait_for()
-    page.evaluate(
-        """(passage) => {
-            const node = document.getElementById("source-text").firstChild;
-            const start = node.data.indexOf(passage);
-            const range = document.createRange();
-            range.setStart(node, start);
-            range.setEnd(node, start + passage.length);
-            getSelection().removeAllRanges();
-            getSelection().addRange(range);
+    """Select a passage of the source text, as a drag over it (or Shift+arrows) would."""
+    text = page.locator("#source-text")
+    page.wait_for_function("document.getElementById('source-text').value.length > 0")
+    text.evaluate(
+        """(area, passage) => {
+            const start = area.value.indexOf(passage);
+            area.focus();
+            area.setSelectionRange(start, start + passage.length);
+            area.dispatchEvent(new Event("select"));
         }""",
         passage,
     )

@@ -147,12 +147,13 @@ async function loadSlugLists(info) {
   }
 }
 
-// The source's full text beside the form: a selected passage becomes the citation's excerpt.
+// The source's full text beside the form: a passage selected in it (with the mouse, or the keyboard:
+// it is a read-only text area) becomes the citation's excerpt.
 class CitationPicker {
   constructor() {
     this.select = h("select", { id: "picker-source" });
-    this.text = h("div", { class: "source-text", id: "source-text", tabindex: "0",
-      "aria-label": "Source text: select a passage" });
+    this.text = h("textarea", { class: "source-text", id: "source-text", readonly: true, rows: 20,
+      "aria-describedby": "picker-status" });
     this.status = h("p", { class: "muted", id: "picker-status" },
       "Press “Pick excerpt from source” on a citation, then select a passage here.");
     this.use = h("button", { type: "button", id: "use-selection", class: "primary", disabled: true,
@@ -160,11 +161,12 @@ class CitationPicker {
     this.el = h("aside", { class: "picker card", "aria-label": "Citation picker" },
       h("h2", {}, "Source text"),
       h("div", { class: "field" }, h("label", { for: "picker-source" }, "Source"), this.select),
-      this.status, this.use, this.text);
+      this.status, this.use,
+      h("label", { for: "source-text", class: "visually-hidden" }, "Source text"), this.text);
     this.select.addEventListener("change", () => this.load(this.select.value));
-    document.addEventListener("selectionchange", () => {
-      this.use.disabled = !this.item || !this.selected();
-    });
+    for (const event of ["select", "keyup", "mouseup"]) {
+      this.text.addEventListener(event, () => { this.use.disabled = !this.item || !this.selected(); });
+    }
     all("sources").then((items) => {
       this.select.replaceChildren(h("option", { value: "" }, "—"),
         ...items.map((s) => h("option", { value: s.slug }, s.label)));
@@ -185,18 +187,16 @@ class CitationPicker {
   }
 
   async load(slug) {
-    if (!slug) return this.text.replaceChildren();
+    if (!slug) { this.text.value = ""; return; }
     if (!sourceTexts.has(slug)) {
       const source = await get(`sources/${encodeURIComponent(slug)}`);
       sourceTexts.set(slug, source.document.text || "");
     }
-    this.text.textContent = sourceTexts.get(slug);
+    this.text.value = sourceTexts.get(slug);
   }
 
   selected() {
-    const selection = window.getSelection();
-    if (!selection || selection.isCollapsed || !this.text.contains(selection.anchorNode)) return "";
-    return selection.toString().trim();
+    return this.text.value.slice(this.text.selectionStart, this.text.selectionEnd).trim();
   }
 
   apply() {
