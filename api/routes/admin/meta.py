@@ -8,9 +8,10 @@ from pydantic import BaseModel
 from api.deps import Editor
 from api.http.problems import problem_responses
 from api.kb import editing
+from api.routes.admin.authenticated import KeyFirstRoute
 from models.api_key import KeyRole
 
-router = APIRouter()
+router = APIRouter(route_class=KeyFirstRoute)
 
 
 class WhoAmI(BaseModel):
