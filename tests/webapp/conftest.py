@@ -163,6 +163,9 @@ def open_app(browser: "Browser", server: Server) -> Iterator[Callable[..., "Page
 
 
 def screenshot(page: "Page", name: str) -> None:
+    """docs/screenshots/<name>.png, when SKINKB_SCREENSHOTS=1 (so a test run changes no file)."""
+    if os.environ.get("SKINKB_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
