@@ -29,12 +29,12 @@ class ProcedureContraindication(ProcedureLink, table=True):
     level: str = Field(sa_type=String(16))
 
 
-class ContraindicationLinkIn(ProcedureLinkIn):
+class ContraindicationListingIn(ProcedureLinkIn):
     level: Level
 
 
 class ContraindicationCreate(TermIn):
-    procedures: list[ContraindicationLinkIn] = pydantic.Field(default_factory=list)
+    procedures: list[ContraindicationListingIn] = pydantic.Field(default_factory=list)
 
 
 class ContraindicationListedFor(ListedFor):

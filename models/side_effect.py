@@ -47,7 +47,7 @@ class IngredientSideEffect(Tracked, table=True):
     note: str | None = Field(default=None, sa_type=Text)
 
 
-class IngredientLinkIn(BaseModel):
+class IngredientListingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ingredient: str = pydantic.Field(max_length=SLUG_MAX, pattern=SLUG_PATTERN)
@@ -57,7 +57,7 @@ class IngredientLinkIn(BaseModel):
 
 class SideEffectCreate(TermIn):
     procedures: list[ProcedureLinkIn] = pydantic.Field(default_factory=list)
-    ingredients: list[IngredientLinkIn] = pydantic.Field(default_factory=list)
+    ingredients: list[IngredientListingIn] = pydantic.Field(default_factory=list)
 
 
 class IngredientListing(BaseModel):

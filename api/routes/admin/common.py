@@ -26,6 +26,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 IDEMPOTENCY_KEY_MAX = 200
 
 
+def a(noun: str) -> str:
+    """The noun with its indefinite article, for summaries: "an expert", "a side effect"."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

@@ -19,6 +19,7 @@ from api.routes.admin.common import (
     NO_STORE,
     IdempotencyDep,
     IfMatch,
+    a,
     commit_answer,
     entry_answer,
     entry_body,
@@ -50,7 +51,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}",
         response_model=AdminPage,
         responses=problem_responses(401, 403, 422),
-        summary=f"List {path}, drafts included",
+        summary=f"List {path.replace('-', ' ')}, drafts included",
         name=f"admin_list_{kind.file}",
     )
     def list_entries(session: SessionDep, page: PageDep, status: StatusFilter = None) -> dict:
@@ -73,7 +74,7 @@ def add_routes(path: str, kind: Kind) -> None:
         status_code=201,
         response_model=AdminEntry,
         responses=problem_responses(400, 401, 403, 409, 422),
-        summary=f"Create a {noun} (as a draft)",
+        summary=f"Create {a(noun)} (as a draft)",
         name=f"admin_create_{kind.name}",
     )
     def create_entry(
@@ -92,7 +93,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}",
         response_model=AdminEntry,
         responses=problem_responses(400, 401, 403, 404, 412, 422, 428),
-        summary=f"Edit a {noun}: a draft in place, a published one as a pending edit",
+        summary=f"Edit {a(noun)}: a draft in place, a published one as a pending edit",
         name=f"admin_update_{kind.name}",
     )
     def update_entry(
@@ -112,7 +113,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}",
         response_model=DeleteReport,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
-        summary=f"Delete a {noun}; 409 naming what refers to it unless cascade=true",
+        summary=f"Delete {a(noun)}; 409 naming what refers to it unless cascade=true",
         name=f"admin_delete_{kind.name}",
     )
     def delete_entry(
@@ -126,7 +127,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}/publish",
         response_model=AdminEntry,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
-        summary=f"Publish a {noun}, or its pending edit",
+        summary=f"Publish {a(noun)}, or its pending edit",
         name=f"admin_publish_{kind.name}",
     )
     def publish_entry(
@@ -142,7 +143,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}/unpublish",
         response_model=AdminEntry,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
-        summary=f"Withdraw a {noun} from the public (archived)",
+        summary=f"Withdraw {a(noun)} from the public (archived)",
         name=f"admin_unpublish_{kind.name}",
     )
     def unpublish_entry(
@@ -158,7 +159,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}/revisions",
         response_model=list[RevisionPublic],
         responses=problem_responses(401, 403, 404, 422),
-        summary=f"Every change of a {noun}: who, when, what changed",
+        summary=f"Every change of {a(noun)}: who, when, what changed",
         name=f"admin_revisions_{kind.name}",
     )
     def list_revisions(slug: str, session: SessionDep) -> list:
@@ -168,7 +169,7 @@ def add_routes(path: str, kind: Kind) -> None:
         f"/{path}/{{slug}}/revisions/{{number}}/restore",
         response_model=AdminEntry,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
-        summary=f"Bring back an earlier revision of a {noun}, as a new change",
+        summary=f"Bring back an earlier revision of {a(noun)}, as a new change",
         name=f"admin_restore_{kind.name}",
     )
     def restore_revision(

@@ -21,6 +21,7 @@ from api.routes.admin.common import (
     IdempotencyDep,
     IfMatch,
     OptionalIfMatch,
+    a,
     entry_answer,
 )
 from models.admin import AdminEntry
@@ -118,7 +119,7 @@ def add_link_routes(link: Link) -> None:
         f"{path}/{{{term.name}}}",
         response_model=AdminEntry,
         responses=REMOVE,
-        summary=f"Take a {term.name.replace('_', ' ')} off a {link.owner.removesuffix('s')}",
+        summary=f"Take {a(term.name.replace('_', ' '))} off {a(link.owner.removesuffix('s'))}",
         name=f"admin_remove_{link.owner}_{term.name}",
     )
 
