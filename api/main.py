@@ -12,7 +12,7 @@ from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
-from api.http.openapi import install_openapi
+from api.http.openapi import install_openapi, operation_id
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
 from api.http.rate_limit import RateLimitMiddleware
@@ -74,6 +74,7 @@ app = FastAPI(
     redoc_url=None,
     # No OpenTelemetry here; left on, FastAPI asks for its providers on every request.
     telemetry={"tracing": False, "metrics": False, "logs": False},
+    generate_unique_id_function=operation_id,
 )
 install_error_handlers(app)
 install_openapi(app)

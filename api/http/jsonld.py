@@ -19,8 +19,27 @@ MEDIA_TYPE = "application/ld+json"
 CONTEXT = "https://schema.org"
 # Kinds of ingredient that are medicines; the rest (PRP, serums, balms, ...) are therapies.
 DRUG_KINDS = {"drug", "corticosteroid", "anesthetic", "antibiotic", "antiseptic", "retinoid"}
+JSONLD_SCHEMA_NAME = "JsonLdNode"
+# What the OpenAPI promises of a JSON-LD answer: a schema.org node; its other properties depend
+# on its type (https://schema.org/<type>).
+JSONLD_SCHEMA: dict[str, Any] = {
+    "title": JSONLD_SCHEMA_NAME,
+    "description": "A schema.org node in JSON-LD; see https://schema.org/ for its type.",
+    "type": "object",
+    "required": ["@context", "@type", "@id"],
+    "properties": {
+        "@context": {"type": "string", "enum": [CONTEXT]},
+        "@type": {"type": "string"},
+        "@id": {"type": "string", "format": "uri"},
+        "name": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
 JSONLD_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {MEDIA_TYPE: {}}, "description": "JSON, or schema.org JSON-LD on request"}
+    200: {
+        "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{JSONLD_SCHEMA_NAME}"}}},
+        "description": "JSON, or schema.org JSON-LD with `Accept: application/ld+json`",
+    }
 }
 
 

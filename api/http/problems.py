@@ -15,6 +15,7 @@ from starlette.routing import Match
 from api.errors import AppError
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 log = logging.getLogger("skinkb")
 
 
@@ -57,9 +58,13 @@ def problem_response(
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entry that declares a route's problem answers in the OpenAPI."""
+    """The `responses=` entry that declares a route's problem answers in the OpenAPI: a
+    `Problem` (a component the OpenAPI completion adds) under `application/problem+json`."""
     return {
-        s: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem details"}
+        s: {
+            "description": HTTPStatus(s).phrase,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
         for s in statuses
     }
 

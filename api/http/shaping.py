@@ -45,7 +45,9 @@ def fields_param(names: set[str]) -> Callable[..., Coroutine[Any, Any, None]]:
                 max_length=500,
                 pattern=f"^({alternatives})(,({alternatives}))*$",
                 description="Only these fields, comma-separated (of each item, on a list); "
-                f"`slug` is always kept. One of: {', '.join(sorted(names))}.",
+                "`slug` is always kept. The answer's schema describes the whole answer: with "
+                "`fields`, every field not named (but `slug`) is left out, required or not. "
+                f"One of: {', '.join(sorted(names))}.",
             ),
         ] = None,
     ) -> None:

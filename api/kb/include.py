@@ -36,6 +36,7 @@ class Relation:
     kind: str  # the kind of what is embedded, whose relations nested paths may name
     fetch: Callable[[Session, str], Any]  # (session, slug of the entity) -> item or items
     model: type[BaseModel]  # how each embedded item shows, as on its own endpoint
+    many: bool = True  # a list of items, or one item (or null)
 
 
 def _summaries(session: Session, *where: Any) -> list[dict[str, Any]]:
@@ -137,8 +138,8 @@ RELATIONS: dict[str, dict[str, Relation]] = {
         ),
     },
     "quote": {
-        "expert": Relation("expert", _expert_of_quote, ExpertCited),
-        "source": Relation("source", _source_of_quote, SourceSummary),
+        "expert": Relation("expert", _expert_of_quote, ExpertCited, many=False),
+        "source": Relation("source", _source_of_quote, SourceSummary, many=False),
     },
     "topic": {
         "procedures": Relation(

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 from sqlmodel import Session
 
 from api.deps import NameSort
@@ -57,6 +57,30 @@ def include_param(kind: str) -> Any:
         f"path embeds theirs too, at most {include.MAX_DEPTH} deep. One of: "
         + ", ".join(sorted(include.paths(kind)))
         + ".",
+    )
+
+
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+def detail_model(kind: str, model: type[BaseModel]) -> type[BaseModel]:
+    """The answer of an entity's own endpoint: `model`, and under `included` (present only when
+    `?include=` asks) one optional member per relation of `kind`, typed as that relation's items."""
+    relations: dict[str, Any] = {
+        name: (
+            (list[relation.model] if relation.many else relation.model) | None,  # type: ignore[name-defined]
+            Field(default=None, exclude_if=_absent),
+        )
+        for name, relation in include.RELATIONS[kind].items()
+    }
+    noun = "".join(word.title() for word in kind.split("_"))
+    included = create_model(f"{noun}Included", **relations)
+    return create_model(
+        f"{noun}Detail",
+        __base__=model,
+        __doc__=model.__doc__,
+        included=(included | None, Field(default=None, exclude_if=_absent)),
     )
 
 

@@ -11,6 +11,7 @@ from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
     TermFiltersDep,
+    detail_model,
     include_param,
     jsonld_document,
     with_included,
@@ -20,6 +21,7 @@ from models.condition import ConditionPublic, ConditionSummary
 
 router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("condition")]
+Detail = detail_model("condition", ConditionPublic)
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
@@ -40,7 +42,7 @@ async def list_conditions(
 
 @router.get(
     "/{slug}",
-    response_model=ConditionPublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_condition(

@@ -9,13 +9,20 @@ from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import SourceFilter, include_param, jsonld_document, with_included
+from api.routes.common import (
+    SourceFilter,
+    detail_model,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models.base import Page
 from models.expert import ExpertPublic, ExpertSummary
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/experts", tags=["experts"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("expert")]
+Detail = detail_model("expert", ExpertPublic)
 
 
 @router.get("", response_model=Page[ExpertSummary], responses=problem_responses(422))
@@ -35,7 +42,7 @@ async def list_experts(
 
 @router.get(
     "/{slug}",
-    response_model=ExpertPublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_expert(

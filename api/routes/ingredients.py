@@ -12,6 +12,7 @@ from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
     TermFiltersDep,
+    detail_model,
     include_param,
     jsonld_document,
     with_included,
@@ -21,6 +22,7 @@ from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, R
 
 router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("ingredient")]
+Detail = detail_model("ingredient", IngredientPublic)
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
@@ -51,7 +53,7 @@ async def list_ingredients(
 
 @router.get(
     "/{slug}",
-    response_model=IngredientPublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_ingredient(

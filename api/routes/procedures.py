@@ -12,7 +12,14 @@ from api.http.problems import problem_responses
 from api.http.responses import Prevalidated
 from api.http.shaping import ShapedRoute
 from api.kb import queries, topics
-from api.routes.common import Inherited, SourceFilter, include_param, jsonld_document, with_included
+from api.routes.common import (
+    Inherited,
+    SourceFilter,
+    detail_model,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models import Procedure
 from models.base import Page
 from models.condition import ProcedureConditionPublic
@@ -25,6 +32,7 @@ from models.topic import ProcedureTopicPublic
 
 router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("procedure")]
+Detail = detail_model("procedure", ProcedurePublic)
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
@@ -58,7 +66,7 @@ async def list_procedures(
 
 @router.get(
     "/{slug}",
-    response_model=ProcedurePublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_procedure(

@@ -12,13 +12,20 @@ from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import SourceFilter, include_param, jsonld_document, with_included
+from api.routes.common import (
+    SourceFilter,
+    detail_model,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models import Expert, Quote, QuoteProcedure, Source
 from models.base import ID_MAX, SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
 router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("quote")]
+Detail = detail_model("quote", QuotePublic)
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
@@ -63,7 +70,7 @@ async def list_quotes(
 
 @router.get(
     "/{slug_or_id}",
-    response_model=QuotePublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_quote(
