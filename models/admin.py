@@ -25,6 +25,8 @@ class AdminEntry(AdminEntrySummary):
 
 
 class AdminPage(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[AdminEntrySummary]
     total: int
     next: str | None = None

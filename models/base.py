@@ -96,6 +96,9 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     """One page of a collection, with the URL of the next page when there is one."""
 
+    # `next` is always sent (null on the last page): required in the answer's schema.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[T]
     total: int
     next: str | None = None

@@ -38,18 +38,22 @@ HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {
         "description": "A strong validator of the answer: send it back in If-None-Match (public "
         "reads) or If-Match (admin changes).",
+        "required": True,
         "schema": {"type": "string"},
     },
     "Cache-Control": {
         "description": "How long the answer may be reused (`no-store` on the admin API).",
+        "required": True,
         "schema": {"type": "string"},
     },
     "Link": {
         "description": 'The next page, as `<url>; rel="next"` (absent on the last page).',
+        "required": False,
         "schema": {"type": "string"},
     },
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
+        "required": False,
         "schema": {"type": "integer"},
     },
 }

@@ -122,6 +122,8 @@ class TestContent:
         schemas = document["components"]["schemas"]
         assert {"slug", "name", "steps", "citations"} <= set(schemas["ProcedureDetail"]["required"])
         assert {"slug", "name", "setting"} <= set(schemas["ProcedureSummary"]["required"])
+        for name in ("Page_ProcedureSummary_", "AdminPage"):
+            assert schemas[name]["required"] == ["items", "total", "next"], name
         fields = next(
             p
             for p in document["paths"]["/v1/procedures"]["get"]["parameters"]
