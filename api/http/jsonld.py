@@ -1,11 +1,16 @@
 """schema.org JSON-LD for search engines: `Accept: application/ld+json` on an entity.
 
-A procedure is a MedicalProcedure (adverseOutcome, contraindication, howPerformed, preparation,
-followup), an ingredient a Drug or MedicalTherapy, a condition a MedicalCondition, an expert a
-Person, a quote a Quotation (spokenByCharacter, isBasedOn its source), a topic a Question whose
-suggested answers are the sources' positions (Answer: text, author, citation its article).
+Only schema.org's own types and properties, each within its domain and range (clients/check has
+tsc check every answer against Google's schema-dts). A procedure is a MedicalTherapy (the
+MedicalProcedure subtype with adverseOutcome and contraindication; also howPerformed, preparation,
+followup); an ingredient a Drug or, for the rest, a MedicalTherapy; a condition a MedicalCondition
+(possibleTreatment: the procedures); an expert a Person; a quote a Quotation (spokenByCharacter,
+isBasedOn its source); a topic a Question whose suggested answers are the sources' positions
+(Answer: text, author, citation its article). A Drug has no adverse outcomes in schema.org, a
+therapy with it has: a drug's side effects go on a MedicalTherapy node (`drug` the drug), beside
+it in an `@graph`.
 Every statement carries what backs it: `subjectOf` lists the verbatim excerpts, each `isPartOf`
-the source article.
+the source article; the excerpts saying an ingredient is used with a procedure are `about` it.
 """
 
 from typing import Any
@@ -19,19 +24,30 @@ MEDIA_TYPE = "application/ld+json"
 CONTEXT = "https://schema.org"
 # Kinds of ingredient that are medicines; the rest (PRP, serums, balms, ...) are therapies.
 DRUG_KINDS = {"drug", "corticosteroid", "anesthetic", "antibiotic", "antiseptic", "retinoid"}
-JSONLD_SCHEMA_NAME = "JsonLdNode"
-# What the OpenAPI promises of a JSON-LD answer: a schema.org node; its other properties depend
-# on its type (https://schema.org/<type>).
-JSONLD_SCHEMA: dict[str, Any] = {
-    "title": JSONLD_SCHEMA_NAME,
-    "description": "A schema.org node in JSON-LD; see https://schema.org/ for its type.",
+PROCEDURE = "MedicalTherapy"
+JSONLD_SCHEMA_NAME = "JsonLd"
+NODE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["@context", "@type", "@id"],
+    "required": ["@type", "@id"],
     "properties": {
-        "@context": {"type": "string", "enum": [CONTEXT]},
         "@type": {"type": "string"},
         "@id": {"type": "string", "format": "uri"},
         "name": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+# What the OpenAPI promises of a JSON-LD answer: a schema.org node, or (a drug and the therapy
+# with it) a graph of nodes; their other properties depend on their type (schema.org/<type>).
+JSONLD_SCHEMA: dict[str, Any] = {
+    "title": JSONLD_SCHEMA_NAME,
+    "description": "schema.org JSON-LD: one node, or an `@graph` of nodes; see "
+    "https://schema.org/ for each node's type.",
+    "type": "object",
+    "required": ["@context"],
+    "properties": {
+        "@context": {"type": "string", "enum": [CONTEXT]},
+        **NODE_SCHEMA["properties"],
+        "@graph": {"type": "array", "items": NODE_SCHEMA},
     },
     "additionalProperties": True,
 }
@@ -74,13 +90,22 @@ class Document:
                 node["publisher"] = {"@type": "Organization", "name": source["publisher"]}
         return node
 
+    def excerpt(self, citation: dict[str, Any]) -> dict[str, Any]:
+        """A verbatim excerpt, part of its source article."""
+        return {
+            "@type": "CreativeWork",
+            "text": citation["excerpt"],
+            "isPartOf": self.article(citation["source"]),
+        }
+
     def backed(self, node: dict[str, Any], citations: list[dict[str, Any]]) -> dict[str, Any]:
-        """The node with the excerpts that back it, each part of its source article."""
-        node["subjectOf"] = [
-            {"@type": "CreativeWork", "text": c["excerpt"], "isPartOf": self.article(c["source"])}
-            for c in citations
-        ]
+        """The node with the excerpts that back it."""
+        node["subjectOf"] = [self.excerpt(c) for c in citations]
         return node
+
+    def procedure(self, slug: str, name: str | None = None) -> dict[str, Any]:
+        node = {"@type": PROCEDURE, "@id": self.url("procedures", slug)}
+        return node if name is None else {**node, "name": name}
 
     def term(self, type_: str, collection: str, row: dict[str, Any]) -> dict[str, Any]:
         """A listed term (side effect, contraindication, ...) backed by its link's citations."""
@@ -121,12 +146,7 @@ def procedure(
     contraindications: list[dict[str, Any]],
 ) -> JSONResponse:
     slug = detail["slug"]
-    node: dict[str, Any] = {
-        "@type": "MedicalProcedure",
-        "@id": doc.url("procedures", slug),
-        "name": detail["name"],
-        "bodyLocation": "scalp",
-    }
+    node: dict[str, Any] = {**doc.procedure(slug, detail["name"]), "bodyLocation": "scalp"}
     if detail["summary"]:
         node["description"] = detail["summary"]
     for key, kind in (
@@ -148,8 +168,9 @@ def procedure(
 
 
 def ingredient(doc: Document, detail: dict[str, Any]) -> JSONResponse:
+    drug = detail["kind"] in DRUG_KINDS
     node: dict[str, Any] = {
-        "@type": "Drug" if detail["kind"] in DRUG_KINDS else "MedicalTherapy",
+        "@type": "Drug" if drug else "MedicalTherapy",
         "@id": doc.url("ingredients", detail["slug"]),
         "name": detail["name"],
     }
@@ -157,21 +178,24 @@ def ingredient(doc: Document, detail: dict[str, Any]) -> JSONResponse:
         node["alternateName"] = detail["aliases"]
     if detail["description"]:
         node["description"] = detail["description"]
-    node["adverseOutcome"] = [
-        doc.term("MedicalEntity", "side-effects", r) for r in detail["side_effects"]
-    ]
-    node["relevantProcedure"] = [
-        doc.backed(
-            {
-                "@type": "MedicalProcedure",
-                "@id": doc.url("procedures", use["procedure"]),
-                "name": use["procedure_name"],
-            },
-            use["citations"],
-        )
+    # Each use with a procedure: the excerpts that say so, about that procedure.
+    node["subjectOf"] = [
+        {**doc.excerpt(c), "about": doc.procedure(use["procedure"], use["procedure_name"])}
         for use in detail["procedures"]
+        for c in use["citations"]
     ]
-    return _answer(node)
+    outcomes = [doc.term("MedicalEntity", "side-effects", r) for r in detail["side_effects"]]
+    if not drug:
+        node["adverseOutcome"] = outcomes
+        return _answer(node)
+    therapy = {
+        "@type": "MedicalTherapy",
+        "@id": node["@id"] + "#therapy",
+        "name": f"Therapy with {detail['name']}",
+        "drug": {"@id": node["@id"]},
+        "adverseOutcome": outcomes,
+    }
+    return _answer({"@graph": [node, therapy]})
 
 
 def condition(doc: Document, detail: dict[str, Any]) -> JSONResponse:
@@ -186,12 +210,7 @@ def condition(doc: Document, detail: dict[str, Any]) -> JSONResponse:
         node["description"] = detail["description"]
     node["possibleTreatment"] = [
         doc.backed(
-            {
-                "@type": "MedicalProcedure",
-                "@id": doc.url("procedures", listing["procedure"]),
-                "name": listing["procedure_name"],
-            },
-            listing["citations"],
+            doc.procedure(listing["procedure"], listing["procedure_name"]), listing["citations"]
         )
         for listing in detail["procedures"]
     ]
@@ -227,10 +246,7 @@ def quote(doc: Document, detail: dict[str, Any]) -> JSONResponse:
             "name": detail["expert_name"],
         },
         "isBasedOn": doc.article(detail["source"]),
-        "about": [
-            {"@type": "MedicalProcedure", "@id": doc.url("procedures", p)}
-            for p in detail["procedures"]
-        ],
+        "about": [doc.procedure(p) for p in detail["procedures"]],
     }
     if detail["topics"]:
         node["keywords"] = detail["topics"]

@@ -43,15 +43,16 @@ def node(flat: list[dict[str, Any]], id_: str) -> dict[str, Any]:
 
 
 class TestJsonLd:
-    def test_procedure_is_a_medical_procedure_with_outcomes_and_contraindications(
+    def test_procedure_is_a_medical_therapy_with_outcomes_and_contraindications(
         self, client: TestClient
     ) -> None:
-        # The at-home roller has preparation, protocol and aftercare steps of its own (the pen's
-        # only aftercare step was 004's doctor's, now on in-office-derma-roller).
+        # MedicalTherapy: the MedicalProcedure subtype whose domain holds adverseOutcome and
+        # contraindication (MedicalProcedure itself has neither). The at-home roller has
+        # preparation, protocol and aftercare steps of its own.
         doc, flat = graph_of(client, "/v1/procedures/at-home-derma-roller")
         assert doc["@context"] == "https://schema.org"
         me = node(flat, doc["@id"])
-        assert me["@type"] == [SCHEMA + "MedicalProcedure"]
+        assert me["@type"] == [SCHEMA + "MedicalTherapy"]
         for prop in (
             "adverseOutcome",
             "contraindication",
@@ -88,8 +89,8 @@ class TestJsonLd:
     def test_each_kind_has_its_schema_org_type(
         self, client: TestClient, url: str, expected: str
     ) -> None:
-        doc, flat = graph_of(client, url)
-        assert node(flat, doc["@id"])["@type"] == [SCHEMA + expected]
+        _, flat = graph_of(client, url)
+        assert node(flat, "http://testserver" + url)["@type"] == [SCHEMA + expected]
 
     def test_a_quotation_names_speaker_and_source(self, client: TestClient) -> None:
         doc, flat = graph_of(client, "/v1/quotes/baum-scalp-health-role")
@@ -100,10 +101,35 @@ class TestJsonLd:
         assert source["@type"] == [SCHEMA + "Article"]
         assert me[SCHEMA + "text"][0]["@value"].startswith("Scalp health plays a crucial role")
 
-    def test_ingredient_aliases_and_side_effects(self, client: TestClient) -> None:
-        doc, _ = graph_of(client, "/v1/ingredients/minoxidil")
-        assert "Rogaine" in doc["alternateName"]
-        assert all(o["subjectOf"] for o in doc["adverseOutcome"])
+    def test_a_drugs_side_effects_are_those_of_a_therapy_with_it(self, client: TestClient) -> None:
+        # schema.org gives a Drug no adverseOutcome: the therapy with the drug has them.
+        doc, flat = graph_of(client, "/v1/ingredients/minoxidil")
+        drug, therapy = doc["@graph"]
+        assert drug["@type"] == "Drug" and "Rogaine" in drug["alternateName"]
+        assert "adverseOutcome" not in drug
+        assert therapy["@type"] == "MedicalTherapy"
+        assert therapy["drug"] == {"@id": drug["@id"]}
+        assert therapy["adverseOutcome"]
+        assert all(o["subjectOf"] for o in therapy["adverseOutcome"])
+        assert node(flat, therapy["@id"])[SCHEMA + "drug"] == [{"@id": drug["@id"]}]
+
+    def test_an_ingredients_uses_are_excerpts_about_the_procedure(self, client: TestClient) -> None:
+        doc, _ = graph_of(client, "/v1/ingredients/platelet-rich-plasma")
+        assert "relevantProcedure" not in doc
+        assert doc["adverseOutcome"] is not None
+        uses = [e for e in doc["subjectOf"] if "about" in e]
+        assert uses
+        for excerpt in uses:
+            assert excerpt["text"] and excerpt["isPartOf"]["@type"] == "Article"
+            assert excerpt["about"]["@type"] == "MedicalTherapy"
+            assert excerpt["about"]["@id"].startswith("http://testserver/v1/procedures/")
+
+    def test_a_conditions_treatments_are_therapies(self, client: TestClient) -> None:
+        doc, _ = graph_of(client, "/v1/conditions/androgenetic-alopecia")
+        assert doc["possibleTreatment"]
+        for treatment in doc["possibleTreatment"]:
+            assert treatment["@type"] == "MedicalTherapy"
+            assert treatment["subjectOf"]
 
     def test_plain_json_stays_the_default(self, client: TestClient) -> None:
         r = client.get("/v1/procedures/scalp-microneedling")

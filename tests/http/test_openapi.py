@@ -112,9 +112,7 @@ class TestContent:
     @pytest.mark.parametrize("path", sorted(DETAILS))
     def test_json_ld_is_its_own_content_type(self, document: dict[str, Any], path: str) -> None:
         content = document["paths"][path]["get"]["responses"]["200"]["content"]
-        assert content["application/ld+json"]["schema"] == {
-            "$ref": "#/components/schemas/JsonLdNode"
-        }
+        assert content["application/ld+json"]["schema"] == {"$ref": "#/components/schemas/JsonLd"}
         json_schema = schema_of(document, content["application/json"]["schema"]["$ref"])
         assert "name" in json_schema["required"] or "text" in json_schema["required"]
 
