@@ -38,22 +38,18 @@ HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {
         "description": "A strong validator of the answer: send it back in If-None-Match (public "
         "reads) or If-Match (admin changes).",
-        "required": True,
         "schema": {"type": "string"},
     },
     "Cache-Control": {
         "description": "How long the answer may be reused (`no-store` on the admin API).",
-        "required": True,
         "schema": {"type": "string"},
     },
     "Link": {
         "description": 'The next page, as `<url>; rel="next"` (absent on the last page).',
-        "required": False,
         "schema": {"type": "string"},
     },
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
-        "required": False,
         "schema": {"type": "integer"},
     },
 }
@@ -97,6 +93,11 @@ def _header_refs(*names: str) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
+def _always_sent(*names: str) -> dict[str, Any]:
+    """Headers every such answer carries (the HTTP cache layer adds them to each public read)."""
+    return {name: {**HEADERS[name], "required": True} for name in names}
+
+
 def _is_page(response: dict[str, Any], schemas: dict[str, Any]) -> bool:
     ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
     properties = schemas[ref.rsplit("/", 1)[1]].get("properties", {}) if ref else {}
@@ -127,10 +128,10 @@ def _complete_operation(
     if public_read and method == "get":
         ok = declared["200"]
         paged = ("Link",) if _is_page(ok, schemas) else ()
-        ok["headers"] = _header_refs("ETag", "Cache-Control", *paged)
+        ok["headers"] = {**_always_sent("ETag", "Cache-Control"), **_header_refs(*paged)}
         declared["304"] = {
             "description": "Not modified: the ETag sent in If-None-Match still stands",
-            "headers": _header_refs("ETag", "Cache-Control"),
+            "headers": _always_sent("ETag", "Cache-Control"),
         }
         operation.setdefault("parameters", []).append(IF_NONE_MATCH)
 

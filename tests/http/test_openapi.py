@@ -81,6 +81,7 @@ class TestHeaders:
         listing = document["paths"]["/v1/procedures"]["get"]
         assert set(listing["responses"]["200"]["headers"]) == {"ETag", "Cache-Control", "Link"}
         assert set(listing["responses"]["304"]["headers"]) == {"ETag", "Cache-Control"}
+        assert listing["responses"]["200"]["headers"]["ETag"]["required"] is True
         assert "If-None-Match" in [p["name"] for p in listing["parameters"]]
         detail = document["paths"]["/v1/procedures/{slug}"]["get"]["responses"]
         assert set(detail["200"]["headers"]) == {"ETag", "Cache-Control"}
