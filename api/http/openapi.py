@@ -58,7 +58,7 @@ IF_NONE_MATCH = {
     "in": "header",
     "required": False,
     "description": "The ETag of an answer already held: 304 without a body if it still stands.",
-    "schema": {"type": "string", "maxLength": 1000},
+    "schema": {"type": "string"},
 }
 
 
