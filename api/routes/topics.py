@@ -9,12 +9,19 @@ from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.shaping import ShapedRoute
 from api.kb import queries, topics
-from api.routes.common import ProcedureFilter, include_param, jsonld_document, with_included
+from api.routes.common import (
+    ProcedureFilter,
+    detail_model,
+    include_param,
+    jsonld_document,
+    with_included,
+)
 from models.base import Page
 from models.topic import Evidence, TopicPublic, TopicSummary
 
 router = APIRouter(prefix="/topics", tags=["topics"], route_class=ShapedRoute)
 Include = Annotated[str | None, include_param("topic")]
+Detail = detail_model("topic", TopicPublic)
 
 
 @router.get("", response_model=Page[TopicSummary], responses=problem_responses(422))
@@ -43,7 +50,7 @@ async def list_topics(
 
 @router.get(
     "/{slug}",
-    response_model=TopicPublic,
+    response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
 async def get_topic(
