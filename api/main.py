@@ -12,6 +12,7 @@ from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
+from api.http.compression import CompressAnswers
 from api.http.openapi import install_openapi
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
@@ -83,6 +84,8 @@ app.add_middleware(RefuseNulMiddleware, authenticated_first=(admin_routes.PREFIX
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
 install_cors(app)
+# Outside CORS and the caches: public reads come out compressed already; the rest it compresses.
+app.add_middleware(CompressAnswers)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,
