@@ -13,6 +13,7 @@ from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
 from api.http.compression import CompressAnswers
+from api.http.head import HeadAsGet
 from api.http.openapi import install_openapi
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
@@ -100,6 +101,8 @@ app.add_middleware(
     auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute,
     known_key=known_key,
 )
+# HEAD goes in as GET: every layer inside it (rate limit, caches, compression) treats it as one.
+app.add_middleware(HeadAsGet)
 app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
 # Outside every middleware that may answer (413, 422, 429, 400), so admin answers all get it.
 app.add_middleware(NoStoreForAdmin)
