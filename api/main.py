@@ -24,6 +24,7 @@ from api.routes import (
     conditions,
     contraindications,
     experts,
+    export,
     health,
     ingredients,
     procedures,
@@ -120,6 +121,8 @@ v1.include_router(sources.router)
 v1.include_router(admin.router)
 v1.include_router(search.router)
 v1.include_router(stats.router)
+v1.include_router(export.router)
 
 app.include_router(v1)
+app.include_router(export.sitemap_router)
 app.include_router(health.router)

@@ -21,6 +21,8 @@ from api.http.compression import IDENTITY, chosen_coding, coding_for, encoded
 
 ADMIN_PREFIX = "/v1/admin"
 PUBLIC_PREFIX = "/v1/"
+# Public reads outside /v1 (their routes depend on `conditional_get` too).
+PUBLIC_PATHS = frozenset({"/sitemap.xml"})
 VARY = "Accept, Accept-Encoding"
 # Public reads are open to every origin (no credentials), whatever the request's Origin.
 OPEN_CORS = (b"access-control-allow-origin", b"*")
@@ -49,9 +51,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def is_public_read(scope: Scope) -> bool:
     path = scope["path"]
-    return (
-        scope["method"] == "GET"
-        and path.startswith(PUBLIC_PREFIX)
+    return scope["method"] == "GET" and (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIX)
         and not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
     )
 

@@ -791,3 +791,15 @@ def expert_page(
         )
         stmt = stmt.where(col(Expert.id).in_(select(tagged.subquery().c.expert_id)))
     return page_of(session, stmt, Expert.slug, page, {"name": Expert.name}, sort)
+
+
+def published_slugs(session: Session) -> dict[str, list[str]]:
+    """The slugs of every published entity, by collection file name, in slug order."""
+    return {
+        kind.file: list(
+            session.scalars(
+                select(kind.table.slug).where(published(kind.table)).order_by(kind.table.slug)  # type: ignore[attr-defined]
+            )
+        )
+        for kind in KINDS
+    }
