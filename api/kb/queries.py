@@ -244,6 +244,24 @@ def listed_terms(
     return items
 
 
+def merged_listings(kind_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of `listed_terms` (citations as dicts), one per term and link attributes (a
+    contraindication's level, an ingredient's role): the nearest listing's row, with every
+    listing's citations, each naming the procedure it is listed for, and `listed_for`."""
+    extra = KIND[kind_name].links[0].extra
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        cited = [{**c, "procedure": row["procedure"]} for c in row["citations"]]
+        key = (row["slug"], *(row[name] for name in extra))
+        first = merged.get(key)
+        if first is None:
+            merged[key] = {**row, "citations": cited, "listed_for": [row["procedure"]]}
+        else:
+            first["citations"] += cited
+            first["listed_for"].append(row["procedure"])
+    return list(merged.values())
+
+
 def with_citations(
     session: Session, subject_type: str, rows: Sequence[Any]
 ) -> list[dict[str, Any]]:
