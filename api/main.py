@@ -12,6 +12,8 @@ from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
+from api.http.compression import CompressAnswers
+from api.http.head import HeadAsGet
 from api.http.openapi import install_openapi, operation_id
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
@@ -22,6 +24,7 @@ from api.routes import (
     conditions,
     contraindications,
     experts,
+    export,
     health,
     ingredients,
     positions,
@@ -88,6 +91,8 @@ app.add_middleware(RefuseNulMiddleware, authenticated_first=(admin_routes.PREFIX
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
 install_cors(app, settings.admin_cors_origins)
+# Outside CORS and the caches: public reads come out compressed already; the rest it compresses.
+app.add_middleware(CompressAnswers)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,
@@ -102,6 +107,8 @@ app.add_middleware(
     auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute,
     known_key=known_key,
 )
+# HEAD goes in as GET: every layer inside it (rate limit, caches, compression) treats it as one.
+app.add_middleware(HeadAsGet)
 app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
 # Outside every middleware that may answer (413, 422, 429, 400), so admin answers all get it.
 app.add_middleware(NoStoreForAdmin)
@@ -121,7 +128,9 @@ v1.include_router(positions.router)
 v1.include_router(admin.router)
 v1.include_router(search.router)
 v1.include_router(stats.router)
+v1.include_router(export.router)
 
 app.include_router(v1)
+app.include_router(export.sitemap_router)
 app.include_router(health.router)
 install_webapp(app, settings.docs_enabled)

@@ -1,5 +1,5 @@
 """Prints a TypeScript module declaring every JSON-LD answer of the API (each published
-procedure, ingredient, condition, expert and quote of the seed data) as schema-dts'
+procedure, ingredient, condition, expert, quote and topic of the seed data) as schema-dts'
 `WithContext<Type>` (or `Graph`), so that tsc checks each type and property against schema.org's
 vocabulary, domains and ranges included.
 
@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-COLLECTIONS = ("procedures", "ingredients", "conditions", "experts", "quotes")
+COLLECTIONS = ("procedures", "ingredients", "conditions", "experts", "quotes", "topics")
 
 
 def answers() -> list[dict]:

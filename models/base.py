@@ -166,6 +166,21 @@ class ListedTerm(TermSummary):
     citations: list[CitationPublic]
 
 
+class ListingCitation(CitationPublic):
+    """A citation of a merged listing, with the procedure whose listing it backs."""
+
+    procedure: str
+
+
+class MergedListing(ListedTerm):
+    """`?distinct=true`: one row per term, its own and inherited listings merged. `procedure`,
+    `inherited_from` and `note` are the nearest listing's; `listed_for` names every procedure of
+    the lineage that lists the term, nearest first."""
+
+    listed_for: list[str]
+    citations: list[ListingCitation]  # type: ignore[assignment]
+
+
 def update_model(create: type[BaseModel]) -> type[BaseModel]:
     """`FooUpdate` for `FooCreate`: every field optional, the slug left out (it never changes).
 

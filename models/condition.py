@@ -4,7 +4,15 @@ import pydantic
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from models.base import ListedFor, ListedTerm, ProcedureLink, ProcedureLinkIn, TermIn, TermSummary
+from models.base import (
+    ListedFor,
+    ListedTerm,
+    MergedListing,
+    ProcedureLink,
+    ProcedureLinkIn,
+    TermIn,
+    TermSummary,
+)
 from models.base import Term as _Term
 
 
@@ -32,4 +40,8 @@ class ConditionPublic(TermSummary):
 
 
 class ProcedureConditionPublic(ListedTerm):
+    pass
+
+
+class DistinctProcedureCondition(MergedListing, ProcedureConditionPublic):
     pass

@@ -6,7 +6,15 @@ import pydantic
 from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field
 
-from models.base import ListedFor, ListedTerm, ProcedureLink, ProcedureLinkIn, TermIn, TermSummary
+from models.base import (
+    ListedFor,
+    ListedTerm,
+    MergedListing,
+    ProcedureLink,
+    ProcedureLinkIn,
+    TermIn,
+    TermSummary,
+)
 from models.base import Term as _Term
 
 
@@ -51,3 +59,7 @@ class ContraindicationPublic(TermSummary):
 
 class ProcedureContraindicationPublic(ListedTerm):
     level: Level
+
+
+class DistinctProcedureContraindication(MergedListing, ProcedureContraindicationPublic):
+    pass

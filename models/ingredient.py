@@ -10,6 +10,7 @@ from models.base import (
     CitationPublic,
     ListedFor,
     ListedTerm,
+    MergedListing,
     ProcedureLink,
     ProcedureLinkIn,
     TermIn,
@@ -75,3 +76,7 @@ class IngredientPublic(IngredientSummary):
 class ProcedureIngredientPublic(ListedTerm):
     kind: str
     role: Role
+
+
+class DistinctProcedureIngredient(MergedListing, ProcedureIngredientPublic):
+    pass

@@ -13,6 +13,7 @@ from models.base import (
     CitationPublic,
     ListedFor,
     ListedTerm,
+    MergedListing,
     ProcedureLink,
     ProcedureLinkIn,
     TermIn,
@@ -77,4 +78,8 @@ class SideEffectPublic(TermSummary):
 
 
 class ProcedureSideEffectPublic(ListedTerm):
+    pass
+
+
+class DistinctProcedureSideEffect(MergedListing, ProcedureSideEffectPublic):
     pass

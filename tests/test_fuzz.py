@@ -18,6 +18,7 @@ from fastapi import Request
 from hypothesis import HealthCheck, seed, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.config._checks import (
+    MissingRequiredHeaderConfig,
     NegativeDataRejectionConfig,
     PositiveDataAcceptanceConfig,
 )
@@ -129,6 +130,11 @@ def fuzz_schema(fuzz_database: FuzzDatabase) -> schemathesis.BaseSchema:
             "428",
             "429",
         ]
+    )
+    # A missing If-Match is answered 428 Precondition Required (RFC 6585), which says exactly what
+    # is missing; the check's default list of refusals lacks it.
+    schema.config.checks.missing_required_header = MissingRequiredHeaderConfig(
+        expected_statuses=["400", "401", "403", "406", "415", "422", "428"]
     )
     return schema
 

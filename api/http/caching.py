@@ -17,10 +17,13 @@ from fastapi.responses import Response
 
 from api.config import settings
 from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from api.http.compression import IDENTITY, chosen_coding, coding_for, encoded
 
 ADMIN_PREFIX = "/v1/admin"
 PUBLIC_PREFIX = "/v1/"
-VARY = "Accept"
+# Public reads outside /v1 (their routes depend on `conditional_get` too).
+PUBLIC_PATHS = frozenset({"/sitemap.xml"})
+VARY = "Accept, Accept-Encoding"
 # Public reads are open to every origin (no credentials), whatever the request's Origin.
 OPEN_CORS = (b"access-control-allow-origin", b"*")
 
@@ -32,8 +35,10 @@ def cache_control() -> str:
     )
 
 
-def strong_etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def strong_etag(body: bytes, coding: str = IDENTITY) -> str:
+    """A hash of the uncoded body; each content coding has its own tag (`"…-gzip"`)."""
+    suffix = "" if coding == IDENTITY else "-" + coding
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + suffix + '"'
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -46,16 +51,16 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def is_public_read(scope: Scope) -> bool:
     path = scope["path"]
-    return (
-        scope["method"] == "GET"
-        and path.startswith(PUBLIC_PREFIX)
+    return scope["method"] == "GET" and (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIX)
         and not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
     )
 
 
 def request_key(scope: Scope) -> str:
-    """What a public answer depends on besides the data: URL (with host) and Accept (its Vary).
-    Made once per request."""
+    """What a public answer depends on besides the data: URL (with host), Accept and the content
+    coding Accept-Encoding chooses (its Vary). Made once per request."""
     state = scope.setdefault("state", {})
     key = state.get("cache_key")
     if key is None:
@@ -64,7 +69,7 @@ def request_key(scope: Scope) -> str:
         query = scope.get("query_string", b"")
         key = state["cache_key"] = (
             f"{scope['scheme']}://{host.decode('latin-1')}{scope['path']}?"
-            f"{query.decode('latin-1')}\n{accept.decode('latin-1')}"
+            f"{query.decode('latin-1')}\n{accept.decode('latin-1')}\n{chosen_coding(scope)}"
         )
     return key  # type: ignore[no-any-return]
 
@@ -100,7 +105,8 @@ async def send_answer(scope: Scope, send: Send, answer: Answer) -> None:
     """The answer, or 304 with its headers when If-None-Match names its ETag."""
     if_none_match = header(scope, b"if-none-match")
     if if_none_match is not None and etag_matches(if_none_match.decode("latin-1"), answer.etag):
-        kept = [(k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length")]
+        dropped = (b"content-type", b"content-length", b"content-encoding")
+        kept = [(k, v) for k, v in answer.headers if k not in dropped]
         await send({"type": "http.response.start", "status": 304, "headers": kept})
         await send({"type": "http.response.body", "body": b""})
         return
@@ -144,10 +150,12 @@ class HttpCacheMiddleware:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        etag = strong_etag(body)
+        # Compressed here, once: the response cache keeps (and resends) the coded bytes.
+        coding = coding_for(scope, body)
+        etag = strong_etag(body, coding)
         added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
-        headers = (*((k, v) for k, v in start["headers"]), *added, OPEN_CORS)
-        answer = Answer(etag, headers, body)
+        headers, body = encoded(scope, [*start["headers"], *added, OPEN_CORS], body, coding)
+        answer = Answer(etag, tuple(headers), body)
         if self.remember is not None:
             self.remember(scope, answer)
         await send_answer(scope, send, answer)

@@ -8,7 +8,8 @@ GET route, listing the fields of the route's response model (so anything else is
 import inspect
 import json
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, get_args
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
@@ -21,6 +22,14 @@ ALWAYS_KEPT = ("slug",)
 # Marks a dependency that does nothing unless one of its query parameters is given: direct
 # reads (api.fastpath.direct) hand requests that give one to FastAPI.
 INERT = "__skinkb_inert__"
+
+
+def item_fields(model: Any) -> set[str] | None:
+    """The fields `fields` may name: those of the item models of every alternative of the
+    response model (a page's items, or the model itself), None if there is no model."""
+    alternatives = get_args(model) if get_origin(model) in (Union, UnionType) else (model,)
+    models = [m for m in map(item_model, alternatives) if m is not None]
+    return {name for m in models for name in m.model_fields} if models else None
 
 
 def item_model(model: Any) -> type[BaseModel] | None:
@@ -72,9 +81,8 @@ class ShapedRoute(APIRoute):
     """A public read route whose JSON answer `?fields=` trims."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        model = item_model(kwargs.get("response_model"))
-        if "GET" in (kwargs.get("methods") or ()) and model is not None:
-            names = set(model.model_fields)
+        names = item_fields(kwargs.get("response_model"))
+        if "GET" in (kwargs.get("methods") or ()) and names is not None:
             if "include" in inspect.signature(endpoint).parameters:
                 names.add("included")
             kwargs["dependencies"] = [

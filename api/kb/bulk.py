@@ -22,6 +22,7 @@ from api.kb.documents import (
     parse_documents,
     read_document,
     reference_problems,
+    without_reference,
     write_document,
 )
 from models import Procedure, Status
@@ -225,3 +226,34 @@ def export(session: Session) -> dict[str, list[dict[str, Any]]]:
         rows = session.scalars(select(kind.table).order_by(kind.table.slug)).all()  # type: ignore[attr-defined]
         out[kind.file] = [read_document(session, kind, row) for row in rows]
     return out
+
+
+def export_published(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """What the public sees, in the export format: published entities as published (a pending
+    edit never shows), without their mentions of entries that are not published; an entity
+    that cannot stand without them (a quote of an archived expert) is left out, as it is from
+    the public reads."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind in KINDS:
+        rows = session.scalars(
+            select(kind.table)
+            .where(kind.table.status == PUBLISHED)  # type: ignore[attr-defined]
+            .order_by(kind.table.slug)  # type: ignore[attr-defined]
+        ).all()
+        out[kind.file] = [read_document(session, kind, row) for row in rows]
+    while True:  # leaving an entity out may leave others pointing at it
+        shown = {(k.name, doc["slug"]) for k in KINDS for doc in out[k.file]}
+        changed = False
+        for kind in KINDS:
+            kept = []
+            for doc in out[kind.file]:
+                kept_doc: dict[str, Any] | None = doc
+                for target, slug in sorted(document_references(kind, doc) - shown):
+                    if kept_doc is not None:
+                        kept_doc = without_reference(kind, kept_doc, target, slug)
+                changed |= kept_doc != doc
+                if kept_doc is not None:
+                    kept.append(kept_doc)
+            out[kind.file] = kept
+        if not changed:
+            return out

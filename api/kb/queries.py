@@ -244,6 +244,24 @@ def listed_terms(
     return items
 
 
+def merged_listings(kind_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of `listed_terms` (citations as dicts), one per term and link attributes (a
+    contraindication's level, an ingredient's role): the nearest listing's row, with every
+    listing's citations, each naming the procedure it is listed for, and `listed_for`."""
+    extra = KIND[kind_name].links[0].extra
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        cited = [{**c, "procedure": row["procedure"]} for c in row["citations"]]
+        key = (row["slug"], *(row[name] for name in extra))
+        first = merged.get(key)
+        if first is None:
+            merged[key] = {**row, "citations": cited, "listed_for": [row["procedure"]]}
+        else:
+            first["citations"] += cited
+            first["listed_for"].append(row["procedure"])
+    return list(merged.values())
+
+
 def with_citations(
     session: Session, subject_type: str, rows: Sequence[Any]
 ) -> list[dict[str, Any]]:
@@ -792,3 +810,15 @@ def expert_page(
         )
         stmt = stmt.where(col(Expert.id).in_(select(tagged.subquery().c.expert_id)))
     return page_of(session, stmt, Expert.slug, page, {"name": Expert.name}, sort)
+
+
+def published_slugs(session: Session) -> dict[str, list[str]]:
+    """The slugs of every published entity, by collection file name, in slug order."""
+    return {
+        kind.file: list(
+            session.scalars(
+                select(kind.table.slug).where(published(kind.table)).order_by(kind.table.slug)  # type: ignore[attr-defined]
+            )
+        )
+        for kind in KINDS
+    }

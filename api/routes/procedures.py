@@ -22,12 +22,16 @@ from api.routes.common import (
 )
 from models import Procedure
 from models.base import Page
-from models.condition import ProcedureConditionPublic
-from models.contraindication import Level, ProcedureContraindicationPublic
-from models.ingredient import ProcedureIngredientPublic, Role
+from models.condition import DistinctProcedureCondition, ProcedureConditionPublic
+from models.contraindication import (
+    DistinctProcedureContraindication,
+    Level,
+    ProcedureContraindicationPublic,
+)
+from models.ingredient import DistinctProcedureIngredient, ProcedureIngredientPublic, Role
 from models.procedure import Kind, ProcedurePublic, ProcedureSummary, Setting
 from models.quote import ProcedureQuotePublic
-from models.side_effect import ProcedureSideEffectPublic
+from models.side_effect import DistinctProcedureSideEffect, ProcedureSideEffectPublic
 from models.topic import ProcedureTopicPublic
 
 router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
@@ -84,30 +88,50 @@ async def get_procedure(
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 
-def _listed(rows: list[dict], **equal: str | None) -> Prevalidated:
-    """Rows of a relation query, narrowed by link attributes (level, role) when given."""
+Distinct = Annotated[
+    bool,
+    Query(
+        description="One row per term: its own and inherited listings merged (`listed_for`), "
+        "each citation naming the procedure it is listed for."
+    ),
+]
+
+
+def _listed(
+    session: SessionDep,
+    kind: str,
+    slug: str,
+    inherited: bool,
+    distinct: bool,
+    **equal: str | None,
+) -> Prevalidated:
+    """Rows of a relation query, narrowed by link attributes (level, role) when given, and
+    merged per term when `distinct`."""
+    rows = queries.listed_terms(session, kind, slug, inherited, rendered=not distinct)
     for key, value in equal.items():
         if value is not None:
             rows = [r for r in rows if r[key] == value]
+    if distinct:
+        rows = queries.merged_listings(kind, rows)
     return Prevalidated({"items": rows, "total": len(rows), "next": None})
 
 
 @router.get(
     "/{slug}/side-effects",
-    response_model=Page[ProcedureSideEffectPublic],
+    response_model=Page[ProcedureSideEffectPublic] | Page[DistinctProcedureSideEffect],
     responses=problem_responses(404, 422),
 )
 @direct
 async def procedure_side_effects(
-    session: SessionDep, slug: str, inherited: Inherited = True
+    session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
 ) -> Prevalidated:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
-    return _listed(queries.listed_terms(session, "side_effect", slug, inherited, rendered=True))
+    return _listed(session, "side_effect", slug, inherited, distinct)
 
 
 @router.get(
     "/{slug}/contraindications",
-    response_model=Page[ProcedureContraindicationPublic],
+    response_model=Page[ProcedureContraindicationPublic] | Page[DistinctProcedureContraindication],
     responses=problem_responses(404, 422),
 )
 @direct
@@ -116,17 +140,15 @@ async def procedure_contraindications(
     slug: str,
     inherited: Inherited = True,
     level: Annotated[Level | None, Query(description="avoid or consult.")] = None,
+    distinct: Distinct = False,
 ) -> Prevalidated:
     """When to avoid the procedure or consult a doctor first, inherited rows marked."""
-    return _listed(
-        queries.listed_terms(session, "contraindication", slug, inherited, rendered=True),
-        level=level,
-    )
+    return _listed(session, "contraindication", slug, inherited, distinct, level=level)
 
 
 @router.get(
     "/{slug}/ingredients",
-    response_model=Page[ProcedureIngredientPublic],
+    response_model=Page[ProcedureIngredientPublic] | Page[DistinctProcedureIngredient],
     responses=problem_responses(404, 422),
 )
 @direct
@@ -135,24 +157,23 @@ async def procedure_ingredients(
     slug: str,
     inherited: Inherited = True,
     role: Annotated[Role | None, Query(description="numbing, aftercare, ...")] = None,
+    distinct: Distinct = False,
 ) -> Prevalidated:
     """Ingredients used with, before or after the procedure, or to avoid, with their role."""
-    return _listed(
-        queries.listed_terms(session, "ingredient", slug, inherited, rendered=True), role=role
-    )
+    return _listed(session, "ingredient", slug, inherited, distinct, role=role)
 
 
 @router.get(
     "/{slug}/conditions",
-    response_model=Page[ProcedureConditionPublic],
+    response_model=Page[ProcedureConditionPublic] | Page[DistinctProcedureCondition],
     responses=problem_responses(404, 422),
 )
 @direct
 async def procedure_conditions(
-    session: SessionDep, slug: str, inherited: Inherited = True
+    session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
 ) -> Prevalidated:
     """Conditions the procedure treats, as the articles say."""
-    return _listed(queries.listed_terms(session, "condition", slug, inherited, rendered=True))
+    return _listed(session, "condition", slug, inherited, distinct)
 
 
 @router.get(

@@ -79,7 +79,14 @@ class TestSameAnswerAsFastAPI:
     def test_every_procedure(self, client: TestClient, relation: str) -> None:
         layer = direct_reads()
         for slug in slugs(client):
-            for query in ("", "?inherited=false", "?inherited=0", "?cb=7&inherited=yes"):
+            for query in (
+                "",
+                "?inherited=false",
+                "?inherited=0",
+                "?cb=7&inherited=yes",
+                "?distinct=true",
+                "?distinct=true&inherited=false",
+            ):
                 path = f"/v1/procedures/{slug}/{relation}{query}"
                 assert served_directly(layer, path), path
                 assert answer(layer, path) == answer(layer.app, path), path
@@ -119,6 +126,8 @@ class TestSameAnswerAsFastAPI:
             "?inherited=",
             "?inherited=true&inherited=false",
             "?fields=name,level",
+            "?distinct=1&level=avoid",
+            "?distinct=perhaps",  # 422 from FastAPI
         ],
     )
     def test_parameters(self, client: TestClient, query: str) -> None:

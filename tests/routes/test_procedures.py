@@ -1,5 +1,6 @@
 """/v1/procedures and the relation queries hanging off a procedure."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 ROLLER = "at-home-derma-roller"
@@ -139,6 +140,44 @@ class TestProcedureSideEffects:
 
     def test_unknown_slug_is_404(self, client: TestClient) -> None:
         assert client.get("/v1/procedures/nope/side-effects").status_code == 404
+
+
+class TestDistinctRelations:
+    RELATIONS = ("side-effects", "contraindications", "ingredients", "conditions")
+
+    def test_one_row_per_term_on_the_roller(self, client: TestClient) -> None:
+        url = f"/v1/procedures/{ROLLER}/side-effects"
+        rows = client.get(url).json()["items"]
+        body = client.get(url, params={"distinct": "true"}).json()
+        merged = body["items"]
+        assert len(rows) > len(merged) == body["total"] == len({r["slug"] for r in rows})
+        assert [m["slug"] for m in merged] == list(dict.fromkeys(r["slug"] for r in rows))
+        for row in merged:
+            listings = [r for r in rows if r["slug"] == row["slug"]]
+            assert row["listed_for"] == [r["procedure"] for r in listings]
+            assert row["inherited_from"] == (None if ROLLER in row["listed_for"] else GENERAL)
+            assert row["citations"] == [
+                {**c, "procedure": r["procedure"]} for r in listings for c in r["citations"]
+            ]
+        both = next(m for m in merged if len(m["listed_for"]) == 2)
+        assert both["listed_for"] == [ROLLER, GENERAL] and both["inherited_from"] is None
+
+    @pytest.mark.parametrize("relation", RELATIONS)
+    def test_every_relation_without_repeats(self, client: TestClient, relation: str) -> None:
+        url = f"/v1/procedures/{ROLLER}/{relation}"
+        merged = client.get(url, params={"distinct": "true"}).json()["items"]
+        keys = [(m["slug"], m.get("level"), m.get("role")) for m in merged]
+        assert len(keys) == len(set(keys))
+        assert all(c["procedure"] in m["listed_for"] for m in merged for c in m["citations"])
+
+    def test_filters_apply_before_merging(self, client: TestClient) -> None:
+        url = f"/v1/procedures/{ROLLER}/contraindications"
+        merged = client.get(url, params={"distinct": "true", "level": "avoid"}).json()["items"]
+        assert merged and all(m["level"] == "avoid" for m in merged)
+
+    def test_bad_value_is_422(self, client: TestClient) -> None:
+        r = client.get(f"/v1/procedures/{ROLLER}/side-effects", params={"distinct": "perhaps"})
+        assert r.status_code == 422
 
 
 class TestProcedureContraindications:
