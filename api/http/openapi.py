@@ -31,6 +31,9 @@ NAMED = {
     ("GET", "/readyz"): "health_ready",
     ("GET", "/v1/search"): "search",
     ("GET", "/v1/stats"): "stats",
+    ("GET", "/v1/export"): "export",
+    ("GET", "/sitemap.xml"): "sitemap",
+    ("GET", "/v1/admin/whoami"): "admin_whoami",
 }
 # Last path words that are actions, not collections: a POST there does the action.
 ACTIONS = {"publish", "unpublish", "restore", "import"}
