@@ -211,6 +211,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    """Deliver webhook events apart from the server (which delivers too, unless disabled)."""
+    import asyncio
+
+    from api.kb import delivery
+
+    if args.once:
+
+        async def once() -> int:
+            async with delivery.client() as http:
+                return await delivery.deliver_due(http)
+
+        print(f"{asyncio.run(once())} event(s) sent")
+        return 0
+    try:
+        asyncio.run(delivery.run(asyncio.Event()))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skinkb", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -266,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name")
     keys.set_defaults(func=cmd_keys)
+
+    hooks = sub.add_parser("webhooks", help="webhook deliveries")
+    hooks_sub = hooks.add_subparsers(dest="action", required=True)
+    deliver = hooks_sub.add_parser("deliver", help="send due webhook events until stopped")
+    deliver.add_argument("--once", action="store_true", help="send what is due now, then stop")
+    hooks.set_defaults(func=cmd_webhooks)
     return p
 
 

@@ -75,5 +75,20 @@ class Settings(BaseSettings):
     rate_limit_admin_burst: int = 50
     rate_limit_auth_failures_per_minute: int = 20  # per client address
 
+    # The changes feed keeps tombstones (and every change) this long; older `since`: 410.
+    changes_retention_days: int = 90
+
+    # Webhooks: the deliverer inside `skinkb serve` (`skinkb webhooks deliver` runs one apart).
+    webhooks_enabled: bool = True
+    # Targets on loopback, private or link-local addresses are refused unless this is set.
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 1.0
+    # Failed deliveries are retried after 5 s, 10 s, 20 s ... (at most an hour apart) for a
+    # day; then the event is given up and the webhook disabled.
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_retry_seconds: float = 86_400.0
+
 
 settings = Settings()

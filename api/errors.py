@@ -55,6 +55,11 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class Gone(AppError):
+    status = 410
+    title = "Gone"
+
+
 class PreconditionFailed(AppError):
     status = 412
     title = "Precondition Failed"

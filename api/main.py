@@ -1,5 +1,6 @@
 """The FastAPI application: routers under /v1, middleware from the edge inwards, problem+json."""
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -19,8 +20,10 @@ from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
 from api.http.rate_limit import RateLimitMiddleware
 from api.http.request_context import RequestContextMiddleware
+from api.kb import delivery
 from api.routes import (
     admin,
+    changes,
     conditions,
     contraindications,
     experts,
@@ -50,7 +53,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     direct.build_route_parameters(app)
     warn_if_host_makes_urls()
     gc.freeze()
+    stop = asyncio.Event()
+    deliverer = asyncio.create_task(delivery.run(stop)) if settings.webhooks_enabled else None
     yield
+    stop.set()
+    if deliverer is not None:
+        await deliverer
     gc.unfreeze()
     read_connection.close()
 
@@ -129,6 +137,7 @@ v1.include_router(admin.router)
 v1.include_router(search.router)
 v1.include_router(stats.router)
 v1.include_router(export.router)
+v1.include_router(changes.router)
 
 app.include_router(v1)
 app.include_router(export.sitemap_router)

@@ -3,6 +3,7 @@
 from models.api_key import ApiKey, ServerSecret
 from models.audit import AuditEvent
 from models.base import Citation, Status
+from models.change import Change, ChangeHorizon
 from models.condition import Condition, ProcedureCondition
 from models.contraindication import Contraindication, ProcedureContraindication
 from models.expert import Expert
@@ -15,10 +16,13 @@ from models.revision import Revision
 from models.side_effect import IngredientSideEffect, ProcedureSideEffect, SideEffect
 from models.source import Source
 from models.topic import Position, Topic, TopicProcedure
+from models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "Change",
+    "ChangeHorizon",
     "Citation",
     "Condition",
     "Contraindication",
@@ -44,4 +48,7 @@ __all__ = [
     "Step",
     "Topic",
     "TopicProcedure",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

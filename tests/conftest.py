@@ -13,6 +13,10 @@ from pathlib import Path
 os.environ.setdefault("SKINKB_RATE_LIMIT_ENABLED", "false")
 # Tests read through a rolled-back session the response cache cannot see; it has its own tests.
 os.environ.setdefault("SKINKB_RESPONSE_CACHE", "false")
+# No deliverer inside the test client's app: webhook tests run theirs on a database of their own.
+os.environ.setdefault("SKINKB_WEBHOOKS_ENABLED", "false")
+# Test receivers listen on 127.0.0.1.
+os.environ.setdefault("SKINKB_WEBHOOK_ALLOW_PRIVATE", "true")
 
 import pytest
 from fastapi.testclient import TestClient

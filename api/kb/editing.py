@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from api.kb import changes as feed
 from api.kb import citing
 from api.kb.audit import audit
 from api.kb.bulk import LoadReport, cycle_problems, load
@@ -228,7 +229,8 @@ def record(
     after: dict[str, Any] | None,
     status_before: str | None = None,
 ) -> Revision:
-    """A revision of the entry and an audit event, in the transaction of the change."""
+    """A revision of the entry and an audit event, in the transaction of the change; and, if
+    the public sees the change, an entry of the changes feed and its webhook events."""
     changes = diff(before, after)
     if status_before is not None and status_before != row.status:
         changes["status"] = {"from": status_before, "to": row.status}
@@ -258,6 +260,9 @@ def record(
         revision=revision.number,
         fields=sorted(changes),
     )
+    public = feed.public_action(action, status_before, row.status, before is not None)
+    if public is not None:
+        feed.record_change(session, kind.name, collection(kind), row.slug, public)
     return revision
 
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from api.deps import require_role
-from api.routes.admin import audit, entries, imports, keys, links, meta
+from api.routes.admin import audit, entries, imports, keys, links, meta, webhooks
 from models.api_key import KeyRole
 
 router = APIRouter(
@@ -11,6 +11,7 @@ router = APIRouter(
 )
 router.include_router(meta.router)
 router.include_router(keys.router)
+router.include_router(webhooks.router)
 router.include_router(audit.router)
 router.include_router(imports.router)
 router.include_router(links.router)
