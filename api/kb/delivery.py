@@ -13,7 +13,7 @@ import httpx
 from sqlmodel import Session
 
 from api.config import settings
-from api.db.engine import get_write_engine
+from api.db.engine import get_read_engine, get_write_engine
 from api.kb import webhooks
 from models.base import utcnow
 
@@ -23,6 +23,10 @@ Sessions = Callable[[], Session]
 
 def _sessions() -> Session:
     return Session(get_write_engine())
+
+
+def _reads() -> Session:
+    return Session(get_read_engine())
 
 
 async def _refusal(url: str) -> str | None:
@@ -65,11 +69,17 @@ async def _deliver(
     await asyncio.to_thread(record)
 
 
-async def deliver_due(client: httpx.AsyncClient, sessions: Sessions = _sessions) -> int:
+async def deliver_due(
+    client: httpx.AsyncClient, sessions: Sessions = _sessions, reads: Sessions | None = None
+) -> int:
     """Claim what is due, send it all at once, record the outcomes; how many were sent."""
     hold = settings.webhook_timeout_seconds + webhooks.CLAIM_MARGIN_SECONDS
+    reads = reads or (_reads if sessions is _sessions else sessions)
 
     def claim() -> tuple[str, list[webhooks.Claimed]]:
+        with reads() as session:
+            if not webhooks.any_due(session, utcnow()):
+                return "", []
         with sessions() as session:
             return webhooks.claim_due(session, utcnow(), hold)
 

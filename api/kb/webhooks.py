@@ -213,10 +213,8 @@ class Claimed:
     secret: str
 
 
-def claim_due(session: Session, now: datetime, hold_seconds: float) -> tuple[str, list[Claimed]]:
-    """Take the due events of enabled webhooks for this deliverer, and commit: a claimed event
-    is held until `now + hold_seconds`; the claim token says whose it is."""
-    due = (
+def _due(now: datetime) -> Any:
+    return (
         select(col(WebhookDelivery.id))
         .join(Webhook, col(Webhook.id) == col(WebhookDelivery.webhook_id))
         .where(
@@ -231,6 +229,17 @@ def claim_due(session: Session, now: datetime, hold_seconds: float) -> tuple[str
         .order_by(col(WebhookDelivery.id))
         .limit(CLAIM_BATCH)
     )
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether there is anything to claim: asked first, so an idle deliverer takes no lock."""
+    return session.scalars(_due(now).limit(1)).first() is not None
+
+
+def claim_due(session: Session, now: datetime, hold_seconds: float) -> tuple[str, list[Claimed]]:
+    """Take the due events of enabled webhooks for this deliverer, and commit: a claimed event
+    is held until `now + hold_seconds`; the claim token says whose it is."""
+    due = _due(now)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True, of=WebhookDelivery)  # type: ignore[arg-type]
     ids = list(session.scalars(due))
