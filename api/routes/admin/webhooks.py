@@ -10,6 +10,7 @@ from api.deps import Admin, SessionDep
 from api.http.problems import problem_responses
 from api.kb import audit, webhooks
 from api.kb.editing import COLLECTIONS
+from api.routes.admin.authenticated import KeyFirstRoute
 from api.routes.admin.common import commit_answer
 from models.base import ID_MAX
 from models.webhook import (
@@ -20,7 +21,7 @@ from models.webhook import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/webhooks")
+router = APIRouter(prefix="/webhooks", route_class=KeyFirstRoute)
 KNOWN = set(COLLECTIONS)
 WebhookId = Annotated[int, Path(ge=1, le=ID_MAX)]
 DeliveryId = Annotated[int, Path(ge=1, le=ID_MAX)]
