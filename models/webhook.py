@@ -3,6 +3,7 @@ delivery attempt. None of these are knowledge-base tables: writing them bumps no
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +13,7 @@ from sqlmodel import Field, SQLModel
 from models.base import UtcDateTime, utcnow
 
 URL_MAX = 2000
+TargetUrl = Annotated[pydantic.AnyHttpUrl, pydantic.UrlConstraints(max_length=URL_MAX)]
 
 
 class EventType(StrEnum):
@@ -79,7 +81,7 @@ class WebhookAttempt(SQLModel, table=True):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: pydantic.AnyHttpUrl
+    url: TargetUrl
     events: list[EventType] = pydantic.Field(min_length=1, max_length=4)
     collections: list[str] | None = pydantic.Field(default=None, min_length=1, max_length=20)
     enabled: bool = True
@@ -88,7 +90,7 @@ class WebhookCreate(BaseModel):
 class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: pydantic.AnyHttpUrl | None = None
+    url: TargetUrl | None = None
     events: list[EventType] | None = pydantic.Field(default=None, min_length=1, max_length=4)
     collections: list[str] | None = pydantic.Field(default=None, min_length=1, max_length=20)
     enabled: bool | None = None

@@ -324,16 +324,8 @@ def record_attempt(
 # --- deliveries as admins see them -------------------------------------------------------------
 
 
-def deliveries(session: Session, webhook_id: int, limit: int) -> list[dict[str, Any]]:
-    """The webhook's latest events, newest first, each with its attempts."""
-    get_webhook(session, webhook_id)
-    rows = session.scalars(
-        select(WebhookDelivery)
-        .where(col(WebhookDelivery.webhook_id) == webhook_id)
-        .order_by(col(WebhookDelivery.id).desc())
-        .limit(limit)
-    ).all()
-    attempts: dict[int, list[WebhookAttempt]] = {r.id: [] for r in rows}  # type: ignore[misc]
+def _shown(session: Session, rows: list[WebhookDelivery]) -> list[dict[str, Any]]:
+    attempts: dict[Any, list[WebhookAttempt]] = {r.id: [] for r in rows}
     for attempt in session.scalars(
         select(WebhookAttempt)
         .where(col(WebhookAttempt.delivery_id).in_(list(attempts)))
@@ -343,11 +335,23 @@ def deliveries(session: Session, webhook_id: int, limit: int) -> list[dict[str, 
     return [
         {
             **r.model_dump(),
-            "next_attempt_at": r.next_attempt_at if r.state == "pending" else None,
-            "attempts": [a.model_dump() for a in attempts[r.id]],  # type: ignore[index]
+            "next_attempt_at": r.next_attempt_at if r.state == DeliveryState.pending else None,
+            "attempts": [a.model_dump() for a in attempts[r.id]],
         }
         for r in rows
     ]
+
+
+def deliveries(session: Session, webhook_id: int, limit: int) -> list[dict[str, Any]]:
+    """The webhook's latest events, newest first, each with its attempts."""
+    get_webhook(session, webhook_id)
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(col(WebhookDelivery.webhook_id) == webhook_id)
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(limit)
+    ).all()
+    return _shown(session, list(rows))
 
 
 def redeliver(session: Session, webhook_id: int, delivery_id: int) -> dict[str, Any]:
@@ -361,4 +365,4 @@ def redeliver(session: Session, webhook_id: int, delivery_id: int) -> dict[str, 
     delivery.claim, delivery.claimed_until = None, None
     session.add(delivery)
     session.flush()
-    return next(d for d in deliveries(session, webhook_id, 10**6) if d["id"] == delivery_id)
+    return _shown(session, [delivery])[0]
