@@ -120,3 +120,37 @@ class TestChanges:
         assert r.status_code == 410, r.text
         assert "resync" in r.json()["detail"]
         assert [c["action"] for c in feed(client, published)["items"]] == ["unpublished"]
+
+
+class TestWhatIsRecorded:
+    def test_a_cascade_records_each_entry_it_deleted_or_changed(
+        self, client: TestClient, publisher: Admin
+    ) -> None:
+        start = revision(client)
+        entry = "/v1/admin/procedures/at-home-derma-roller"
+        r = publisher.delete(
+            entry, params={"cascade": "true"}, headers={"If-Match": publisher.etag(entry)}
+        )
+        assert r.status_code == 200, r.text
+        seen = {(c["type"], c["slug"], c["action"]) for c in feed(client, start)["items"]}
+        assert ("procedure", "at-home-derma-roller", "deleted") in seen
+        assert ("side_effect", "redness", "updated") in seen
+        assert {name.split("/")[1] for name in r.json()["changed"]} == {
+            slug for _, slug, action in seen if action == "updated"
+        }
+
+    def test_an_import_records_what_it_published_and_changed(
+        self, client: TestClient, session: Session, publisher: Admin
+    ) -> None:
+        from api.kb.bulk import export
+
+        start = revision(client)
+        data = export(session)
+        data["sources"].append(DOCUMENTS["sources"])
+        data["conditions"][0]["description"] = "Changed by an import."
+        assert publisher.post("/v1/admin/import", json=data).status_code == 200
+        seen = [(c["type"], c["slug"], c["action"]) for c in feed(client, start)["items"]]
+        assert sorted(seen) == [
+            ("condition", data["conditions"][0]["slug"], "updated"),
+            ("source", SOURCE, "published"),
+        ]
