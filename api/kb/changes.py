@@ -89,7 +89,8 @@ def changes_since(
 ) -> Feed:
     """Changes committed after revision `since`, oldest first, up to the current revision;
     `after` is the (revision, id) of the last one of the previous page. 410 when changes after
-    `since` may have been pruned."""
+    `since` may have been pruned. The feed's revision is that of the newest public change (or
+    `since`, if later): what to ask with next time."""
     revision = current_revision(session)
     kept_from = horizon(session)
     if since < kept_from:
@@ -122,4 +123,7 @@ def changes_since(
         for r in rows
     ]
     next_key = (rows[-1].revision, rows[-1].id) if more else None
-    return Feed(items, next_key, revision)  # type: ignore[arg-type]
+    # Not the counter itself: drafts bump it too, and the public must not see them come and go.
+    # The newest public change is as good a `since` for the next ask: later ones come after it.
+    last = session.scalar(select(func.max(Change.revision)).where(col(Change.revision) <= revision))
+    return Feed(items, next_key, max(since, last or 0))  # type: ignore[arg-type]
