@@ -60,7 +60,13 @@ def edit(api: httpx.Client, path: str, **changes: object) -> dict:
 def select_in_source(page: "Page", passage: str) -> None:
     """Select a passage of the source text, as a drag over it (or Shift+arrows) would."""
     text = page.locator("#source-text")
-    page.wait_for_function("document.getElementById('source-text').value.length > 0")
+    # Waited for from here, not by a predicate string the page's CSP would refuse to evaluate.
+    text.evaluate(
+        """area => new Promise(loaded => {
+            const check = () => (area.value.length > 0 ? loaded(true) : setTimeout(check, 50));
+            check();
+        })"""
+    )
     text.evaluate(
         """(area, passage) => {
             const start = area.value.indexOf(passage);
