@@ -50,3 +50,29 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 def client_address(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+async def buffered(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    finish: Callable[[Message, bytes], Awaitable[None]],
+) -> None:
+    """Run `app` with its answer held back until complete: `finish(start, body)` sends it (the
+    start message and the whole body); any other message passes straight through."""
+    start: Message = {}
+    chunks: list[bytes] = []
+
+    async def buffer(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await finish(start, b"".join(chunks))
+        else:
+            await send(message)
+
+    await app(scope, receive, buffer)

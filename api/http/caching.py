@@ -16,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from api.config import settings
-from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, buffered, header
 from api.http.compression import IDENTITY, chosen_coding, coding_for, encoded
 
 ADMIN_PREFIX = "/v1/admin"
@@ -129,21 +129,11 @@ class HttpCacheMiddleware:
         if scope["type"] != "http" or not is_public_read(scope):
             await self.app(scope, receive, send)
             return
-        start: Message = {}
-        chunks: list[bytes] = []
 
-        async def buffer(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await self._finish(scope, send, start, b"".join(chunks))
-            else:
-                await send(message)
+        async def finish(start: Message, body: bytes) -> None:
+            await self._finish(scope, send, start, body)
 
-        await self.app(scope, receive, buffer)
+        await buffered(self.app, scope, receive, send, finish)
 
     async def _finish(self, scope: Scope, send: Send, start: Message, body: bytes) -> None:
         if start["status"] != 200:

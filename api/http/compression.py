@@ -9,7 +9,7 @@ answer (admin, errors) goes through `CompressAnswers`, which compresses per requ
 import gzip
 from types import ModuleType
 
-from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, buffered, header
 
 brotli: ModuleType | None
 try:
@@ -91,23 +91,12 @@ class CompressAnswers:
         if scope["type"] != "http" or chosen_coding(scope) == IDENTITY:
             await self.app(scope, receive, send)
             return
-        start: Message = {}
-        chunks: list[bytes] = []
 
-        async def buffer(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    body = b"".join(chunks)
-                    headers = list(start.get("headers", []))
-                    if start["status"] not in (204, 304) and body:
-                        headers, body = encoded(scope, headers, body)
-                    await send({**start, "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
-            else:
-                await send(message)
+        async def finish(start: Message, body: bytes) -> None:
+            headers = list(start.get("headers", []))
+            if start["status"] not in (204, 304) and body:
+                headers, body = encoded(scope, headers, body)
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, buffer)
+        await buffered(self.app, scope, receive, send, finish)
