@@ -12,6 +12,7 @@ from api.config import settings
 from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
+from api.http.log import flush_logs
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
 from api.http.compression import CompressAnswers
 from api.http.head import HeadAsGet
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await deliverer
     gc.unfreeze()
     read_connection.close()
+    flush_logs()
 
 
 def warn_if_host_makes_urls() -> None:
