@@ -1,15 +1,18 @@
 """Dependencies the routes share: the request's session and revision check, paging, API keys."""
 
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.config import settings
-from api.db.engine import open_session
+from api.db.engine import is_remote, open_session
 from api.errors import Forbidden, Unauthorized
 from api.fastpath.response_cache import revision_check
 from api.http.caching import NotModified
@@ -37,9 +40,28 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 async def conditional_get(request: Request, session: SessionDep) -> None:
     """Every /v1 route: reads the knowledge-base revision first (what the answer is at least as
     new as) and answers 304 without running the handler when the answer is known unchanged."""
-    etag = revision_check(request.scope, session)
+    if is_remote(session):
+        etag = await run_in_threadpool(revision_check, request.scope, session)
+    else:
+        etag = revision_check(request.scope, session)
     if etag is not None:
         raise NotModified(etag)
+
+
+def off_the_loop(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """The endpoint of a plain read handler taking the session: run where it is on SQLite (its
+    reads take microseconds), on the threadpool on PostgreSQL, whose round trips would otherwise
+    hold up every other request of the worker. Async handlers are left as they are."""
+    if inspect.iscoroutinefunction(handler):
+        return handler
+
+    @functools.wraps(handler)
+    async def endpoint(*args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(v, Session) and is_remote(v) for v in kwargs.values()):
+            return await run_in_threadpool(handler, *args, **kwargs)
+        return handler(*args, **kwargs)
+
+    return endpoint
 
 
 # --- paging ------------------------------------------------------------------------------------

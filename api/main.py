@@ -12,10 +12,10 @@ from api.config import settings
 from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
-from api.http.log import flush_logs
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
 from api.http.compression import CompressAnswers
 from api.http.head import HeadAsGet
+from api.http.log import flush_logs
 from api.http.openapi import install_openapi, operation_id
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware

@@ -90,6 +90,12 @@ def get_read_engine() -> Engine:
     return reader(get_engine())
 
 
+def is_remote(session: Session) -> bool:
+    """Whether the session's statements are round trips to a server (PostgreSQL): those run on
+    the threadpool, where waiting stops no other request; SQLite's run where they are."""
+    return session.get_bind().dialect.name != "sqlite"
+
+
 def open_session(method: str) -> Session:
     """A session for a request of this method: on the reader, or the writer if it may write."""
     return Session(get_read_engine() if method in READ_METHODS else get_write_engine())
