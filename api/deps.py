@@ -15,7 +15,7 @@ from api.config import settings
 from api.db.engine import is_remote, open_session
 from api.errors import Forbidden, Unauthorized
 from api.fastpath.response_cache import revision_check
-from api.http.caching import NotModified
+from api.http.caching import NotModified, is_public_read
 from api.http.paging import decode_cursor, link_next, next_url
 from api.kb import audit, keys
 from api.kb.queries import Window
@@ -24,13 +24,14 @@ from models.api_key import KeyRole
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request; requests that may write begin as writers.
+    """A session per request; requests that may write begin as writers, public reads go to a
+    replica when there are any.
 
     Async so that opening and closing it costs no trip through the threadpool; routes take it
     with `scope="function"`, so its connection goes back to the pool as soon as the handler
     returns, not after the response has been sent.
     """
-    with open_session(request.method) as session:
+    with open_session(request.method, public=is_public_read(request.scope)) as session:
         yield session
 
 

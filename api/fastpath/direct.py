@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.config import settings
 from api.db.engine import get_read_engine, is_remote, open_session
 from api.fastpath import enabled, fell_back
 from api.fastpath.read_connection import ReadConnection, Reads, read_connection
@@ -245,12 +246,12 @@ class DirectReads:
         provider = overrides.get(self.session_dependency)
         if provider is None:
             # On PostgreSQL a read waits on the network: pooled sessions, used from threads.
-            if get_read_engine().dialect.name == "sqlite":
+            if get_read_engine().dialect.name == "sqlite" and not settings.read_database_urls:
                 with self.read_connection.reading() as held:
                     if held is not None:
                         yield held
                         return
-            with open_session(request.method) as session:
+            with open_session(request.method, public=True) as session:
                 yield session
             return
         if len(inspect.signature(provider).parameters) > 1:
