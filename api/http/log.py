@@ -100,6 +100,10 @@ class BufferedLines(logging.Handler):
 
 def configure_logging(stream: Any = sys.stdout) -> None:
     """JSON lines on `stream`, written every 100 ms by a thread (and at exit)."""
+    # The lines say none of these; left on, every record looks them up.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = BufferedLines(stream)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
