@@ -2,7 +2,8 @@
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -38,13 +39,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# A public read's revision check on PostgreSQL, left to the handler's trip to the threadpool
+# (`off_the_loop`): a second trip would hold the session's connection while waiting for a thread.
+_revision_check_due: ContextVar[MutableMapping[str, Any] | None] = ContextVar("revision_check_due")
+
+
 async def conditional_get(request: Request, session: SessionDep) -> None:
     """Every /v1 route: reads the knowledge-base revision first (what the answer is at least as
-    new as) and answers 304 without running the handler when the answer is known unchanged."""
-    if is_remote(session):
-        etag = await run_in_threadpool(revision_check, request.scope, session)
-    else:
-        etag = revision_check(request.scope, session)
+    new as) and answers 304 without running the handler when the answer is known unchanged. On
+    PostgreSQL a public read's handler does it, first, on its thread (`off_the_loop`)."""
+    if is_remote(session) and is_public_read(request.scope):
+        _revision_check_due.set(request.scope)
+        return
+    etag = revision_check(request.scope, session)
     if etag is not None:
         raise NotModified(etag)
 
@@ -58,11 +65,29 @@ def off_the_loop(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
     @functools.wraps(handler)
     async def endpoint(*args: Any, **kwargs: Any) -> Any:
-        if any(isinstance(v, Session) and is_remote(v) for v in kwargs.values()):
-            return await run_in_threadpool(handler, *args, **kwargs)
-        return handler(*args, **kwargs)
+        session = next((v for v in kwargs.values() if isinstance(v, Session)), None)
+        if session is None or not is_remote(session):
+            return handler(*args, **kwargs)
+        scope = _revision_check_due.get(None)
+        _revision_check_due.set(None)
+        return await run_in_threadpool(_checked, scope, session, handler, args, kwargs)
 
     return endpoint
+
+
+def _checked(
+    scope: MutableMapping[str, Any] | None,
+    session: Session,
+    handler: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """The handler, after the revision check `conditional_get` left to it (if any)."""
+    if scope is not None:
+        etag = revision_check(scope, session)
+        if etag is not None:
+            raise NotModified(etag)
+    return handler(*args, **kwargs)
 
 
 # --- paging ------------------------------------------------------------------------------------
