@@ -41,6 +41,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # A public read's revision check on PostgreSQL, left to the handler's trip to the threadpool
 # (`off_the_loop`): a second trip would hold the session's connection while waiting for a thread.
+_CHECKS_REVISION = "__skinkb_checks_revision__"  # marks the endpoints `off_the_loop` makes
 _revision_check_due: ContextVar[MutableMapping[str, Any] | None] = ContextVar("revision_check_due")
 
 
@@ -48,7 +49,8 @@ async def conditional_get(request: Request, session: SessionDep) -> None:
     """Every /v1 route: reads the knowledge-base revision first (what the answer is at least as
     new as) and answers 304 without running the handler when the answer is known unchanged. On
     PostgreSQL a public read's handler does it, first, on its thread (`off_the_loop`)."""
-    if is_remote(session) and is_public_read(request.scope):
+    endpoint = request.scope.get("endpoint")
+    if is_remote(session) and getattr(endpoint, _CHECKS_REVISION, False):
         _revision_check_due.set(request.scope)
         return
     etag = revision_check(request.scope, session)
@@ -72,6 +74,7 @@ def off_the_loop(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         _revision_check_due.set(None)
         return await run_in_threadpool(_checked, scope, session, handler, args, kwargs)
 
+    setattr(endpoint, _CHECKS_REVISION, True)
     return endpoint
 
 
