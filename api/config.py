@@ -9,6 +9,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKINKB_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./skinkb.db"
+    # PostgreSQL read replicas (a JSON list of URLs): public reads go to them in turn; admin
+    # reads and every write go to database_url.
+    read_database_urls: list[str] = []
     # The event loop of `skinkb serve`: asyncio serves connections in turn when saturated, where
     # uvloop starved some for seconds (bench/results/NOTES.md).
     server_loop: Literal["asyncio", "uvloop", "auto"] = "asyncio"

@@ -1,18 +1,22 @@
 """Dependencies the routes share: the request's session and revision check, paging, API keys."""
 
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.config import settings
-from api.db.engine import open_session
+from api.db.engine import is_remote, open_session
 from api.errors import Forbidden, Unauthorized
 from api.fastpath.response_cache import revision_check
-from api.http.caching import NotModified
+from api.http.caching import NotModified, is_public_read
 from api.http.paging import decode_cursor, link_next, next_url
 from api.kb import audit, keys
 from api.kb.queries import Window
@@ -21,25 +25,72 @@ from models.api_key import KeyRole
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request; requests that may write begin as writers.
+    """A session per request; requests that may write begin as writers, public reads go to a
+    replica when there are any.
 
     Async so that opening and closing it costs no trip through the threadpool; routes take it
     with `scope="function"`, so its connection goes back to the pool as soon as the handler
     returns, not after the response has been sent.
     """
-    with open_session(request.method) as session:
+    with open_session(request.method, public=is_public_read(request.scope)) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# A public read's revision check on PostgreSQL, left to the handler's trip to the threadpool
+# (`off_the_loop`): a second trip would hold the session's connection while waiting for a thread.
+_CHECKS_REVISION = "__skinkb_checks_revision__"  # marks the endpoints `off_the_loop` makes
+_revision_check_due: ContextVar[MutableMapping[str, Any] | None] = ContextVar("revision_check_due")
+
+
 async def conditional_get(request: Request, session: SessionDep) -> None:
     """Every /v1 route: reads the knowledge-base revision first (what the answer is at least as
-    new as) and answers 304 without running the handler when the answer is known unchanged."""
+    new as) and answers 304 without running the handler when the answer is known unchanged. On
+    PostgreSQL a public read's handler does it, first, on its thread (`off_the_loop`)."""
+    endpoint = request.scope.get("endpoint")
+    if is_remote(session) and getattr(endpoint, _CHECKS_REVISION, False):
+        _revision_check_due.set(request.scope)
+        return
     etag = revision_check(request.scope, session)
     if etag is not None:
         raise NotModified(etag)
+
+
+def off_the_loop(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """The endpoint of a plain read handler taking the session: run where it is on SQLite (its
+    reads take microseconds), on the threadpool on PostgreSQL, whose round trips would otherwise
+    hold up every other request of the worker. Async handlers are left as they are."""
+    if inspect.iscoroutinefunction(handler):
+        return handler
+
+    @functools.wraps(handler)
+    async def endpoint(*args: Any, **kwargs: Any) -> Any:
+        session = next((v for v in kwargs.values() if isinstance(v, Session)), None)
+        if session is None or not is_remote(session):
+            return handler(*args, **kwargs)
+        scope = _revision_check_due.get(None)
+        _revision_check_due.set(None)
+        return await run_in_threadpool(_checked, scope, session, handler, args, kwargs)
+
+    setattr(endpoint, _CHECKS_REVISION, True)
+    return endpoint
+
+
+def _checked(
+    scope: MutableMapping[str, Any] | None,
+    session: Session,
+    handler: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """The handler, after the revision check `conditional_get` left to it (if any)."""
+    if scope is not None:
+        etag = revision_check(scope, session)
+        if etag is not None:
+            raise NotModified(etag)
+    return handler(*args, **kwargs)
 
 
 # --- paging ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from api.fastpath.read_connection import read_connection
 from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
 from api.http.compression import CompressAnswers
 from api.http.head import HeadAsGet
+from api.http.log import flush_logs
 from api.http.openapi import install_openapi, operation_id
 from api.http.problems import install_error_handlers
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await deliverer
     gc.unfreeze()
     read_connection.close()
+    flush_logs()
 
 
 def warn_if_host_makes_urls() -> None:

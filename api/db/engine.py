@@ -1,5 +1,6 @@
 """Engines and sessions for SQLite and PostgreSQL alike."""
 
+import itertools
 from functools import lru_cache
 from typing import Any
 
@@ -90,6 +91,32 @@ def get_read_engine() -> Engine:
     return reader(get_engine())
 
 
-def open_session(method: str) -> Session:
-    """A session for a request of this method: on the reader, or the writer if it may write."""
-    return Session(get_read_engine() if method in READ_METHODS else get_write_engine())
+@lru_cache(maxsize=1)
+def get_replica_engines() -> tuple[Engine, ...]:
+    """One read engine per replica of `read_database_urls` (none: public reads use the primary)."""
+    return tuple(reader(make_engine(url)) for url in settings.read_database_urls)
+
+
+_turns = itertools.count()
+
+
+def get_public_read_engine() -> Engine:
+    """The engine of the next public read: the replicas in turn, or the primary's read engine."""
+    replicas = get_replica_engines()
+    if not replicas:
+        return get_read_engine()
+    return replicas[next(_turns) % len(replicas)]
+
+
+def is_remote(session: Session) -> bool:
+    """Whether the session's statements are round trips to a server (PostgreSQL): those run on
+    the threadpool, where waiting stops no other request; SQLite's run where they are."""
+    return session.get_bind().dialect.name != "sqlite"
+
+
+def open_session(method: str, public: bool = False) -> Session:
+    """A session for a request of this method: on the writer if it may write, else on a reader
+    (a replica's, when it is a public read and replicas are configured)."""
+    if method not in READ_METHODS:
+        return Session(get_write_engine())
+    return Session(get_public_read_engine() if public else get_read_engine())

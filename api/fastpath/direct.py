@@ -20,10 +20,13 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.db.engine import open_session
+from api.config import settings
+from api.db.engine import get_read_engine, is_remote, open_session
 from api.fastpath import enabled, fell_back
 from api.fastpath.read_connection import ReadConnection, Reads, read_connection
 from api.fastpath.response_cache import revision_check
@@ -214,12 +217,18 @@ class DirectReads:
             async with self._session(request) as session:
                 if session is None:
                     return None
-                etag = revision_check(scope, session)
-                if etag is not None:
-                    return not_modified(etag)
                 arguments.update(dict.fromkeys(route.session_names, session))
                 if route.request_name:
                     arguments[route.request_name] = request
+                handler = inspect.unwrap(route.endpoint)
+                if isinstance(session, Session) and is_remote(session):
+                    if not inspect.iscoroutinefunction(handler):
+                        # One trip to the threadpool for the revision and the read.
+                        return await run_in_threadpool(_read, scope, session, handler, arguments)
+                    return None
+                etag = revision_check(scope, session)
+                if etag is not None:
+                    return not_modified(etag)
                 response: Response = await route.endpoint(**arguments)
                 return response
         except Exception:
@@ -236,11 +245,13 @@ class DirectReads:
             return
         provider = overrides.get(self.session_dependency)
         if provider is None:
-            with self.read_connection.reading() as held:
-                if held is not None:
-                    yield held
-                    return
-            with open_session(request.method) as session:
+            # On PostgreSQL a read waits on the network: pooled sessions, used from threads.
+            if get_read_engine().dialect.name == "sqlite" and not settings.read_database_urls:
+                with self.read_connection.reading() as held:
+                    if held is not None:
+                        yield held
+                        return
+            with open_session(request.method, public=True) as session:
                 yield session
             return
         if len(inspect.signature(provider).parameters) > 1:
@@ -267,6 +278,16 @@ async def provided(provider: Callable[..., Any], request: Request) -> AsyncItera
             made.close()
     else:
         yield made
+
+
+def _read(
+    scope: Scope, session: Session, handler: Callable[..., Response], arguments: dict[str, Any]
+) -> Response:
+    """A direct read on the threadpool: the revision first, then the endpoint's own read."""
+    etag = revision_check(scope, session)
+    if etag is not None:
+        return not_modified(etag)
+    return handler(**arguments)
 
 
 def build_route_parameters(fastapi: FastAPI) -> None:

@@ -5,6 +5,11 @@ the `-shm` file (every commit rewrites it; https://www.sqlite.org/walformat.html
 `PRAGMA data_version` only when it moved: strict. On PostgreSQL it LISTENs on `kb_revision`
 (migration 0004) and reads what has arrived without blocking: an edit of another process shows
 once its notification arrives (bench/results/NOTES.md says how soon).
+
+With read replicas (`SKINKB_READ_DATABASE_URLS`) the probe still listens on the primary (a
+standby cannot LISTEN): it is never behind what a replica has. An answer is remembered at the
+revision its own read saw first, on the same replica connection, so a remembered answer is
+served only while the primary is at that revision; while a replica lags, reads miss and go to it.
 """
 
 import mmap

@@ -1,6 +1,7 @@
 """What the public routes share: query parameters declared once, `?include=` answers, and the
 JSON-LD document of a request."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
@@ -8,10 +9,20 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field, create_model
 from sqlmodel import Session
 
-from api.deps import NameSort
+from api.deps import NameSort, off_the_loop
 from api.http import jsonld
 from api.http.responses import Prevalidated
+from api.http.shaping import ShapedRoute
 from api.kb import include, queries
+
+
+class PublicRoute(ShapedRoute):
+    """A public read route: `?fields=` trims its answer, and its handler, a plain function,
+    runs off the event loop on PostgreSQL (`off_the_loop`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, off_the_loop(endpoint), **kwargs)
+
 
 ProcedureFilter = Annotated[
     str | None,

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request
 from api.deps import PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
+    PublicRoute,
     TermFiltersDep,
     detail_model,
     include_param,
@@ -19,13 +19,13 @@ from api.routes.common import (
 from models.base import Page
 from models.condition import ConditionPublic, ConditionSummary
 
-router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=ShapedRoute)
+router = APIRouter(prefix="/conditions", tags=["conditions"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("condition")]
 Detail = detail_model("condition", ConditionPublic)
 
 
 @router.get("", response_model=Page[ConditionSummary], responses=problem_responses(422))
-async def list_conditions(
+def list_conditions(
     session: SessionDep,
     page: PageDep,
     filters: TermFiltersDep,
@@ -45,9 +45,7 @@ async def list_conditions(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_condition(
-    request: Request, session: SessionDep, slug: str, include: Include = None
-) -> Any:
+def get_condition(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A condition with the procedures the articles say treat it, cited."""
     detail = queries.term_detail(session, "condition", slug, "condition")
     if jsonld.wanted(request):

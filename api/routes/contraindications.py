@@ -6,19 +6,24 @@ from fastapi import APIRouter, Query
 
 from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import TermFiltersDep, detail_model, include_param, with_included
+from api.routes.common import (
+    PublicRoute,
+    TermFiltersDep,
+    detail_model,
+    include_param,
+    with_included,
+)
 from models.base import Page
 from models.contraindication import ContraindicationPublic, ContraindicationSummary, Level
 
-router = APIRouter(prefix="/contraindications", tags=["contraindications"], route_class=ShapedRoute)
+router = APIRouter(prefix="/contraindications", tags=["contraindications"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("contraindication")]
 Detail = detail_model("contraindication", ContraindicationPublic)
 
 
 @router.get("", response_model=Page[ContraindicationSummary], responses=problem_responses(422))
-async def list_contraindications(
+def list_contraindications(
     session: SessionDep,
     page: PageDep,
     filters: TermFiltersDep,
@@ -39,7 +44,7 @@ async def list_contraindications(
 
 
 @router.get("/{slug}", response_model=Detail, responses=problem_responses(404, 422))
-async def get_contraindication(session: SessionDep, slug: str, include: Include = None) -> Any:
+def get_contraindication(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A contraindication with the procedures it applies to, its level and citations."""
     detail = queries.term_detail(session, "contraindication", slug, "contraindication")
     return with_included(session, "contraindication", ContraindicationPublic, detail, include)

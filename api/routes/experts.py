@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Request
 from api.deps import NameSort, PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
+    PublicRoute,
     SourceFilter,
     detail_model,
     include_param,
@@ -20,13 +20,13 @@ from models.base import Page
 from models.expert import ExpertPublic, ExpertSummary
 from models.quote import QuotePublic
 
-router = APIRouter(prefix="/experts", tags=["experts"], route_class=ShapedRoute)
+router = APIRouter(prefix="/experts", tags=["experts"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("expert")]
 Detail = detail_model("expert", ExpertPublic)
 
 
 @router.get("", response_model=Page[ExpertSummary], responses=problem_responses(422))
-async def list_experts(
+def list_experts(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -45,9 +45,7 @@ async def list_experts(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_expert(
-    request: Request, session: SessionDep, slug: str, include: Include = None
-) -> Any:
+def get_expert(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """An expert as the articles describe them, with the sources they appear in."""
     out = queries.expert_detail(session, slug)
     if jsonld.wanted(request):
@@ -56,7 +54,7 @@ async def get_expert(
 
 
 @router.get("/{slug}/quotes", response_model=Page[QuotePublic], responses=problem_responses(404))
-async def expert_quotes(session: SessionDep, slug: str) -> dict:
+def expert_quotes(session: SessionDep, slug: str) -> dict:
     """Everything the expert is quoted saying, verbatim, in source order."""
     items = queries.quotes_of_expert(session, slug)
     return {"items": items, "total": len(items), "next": None}

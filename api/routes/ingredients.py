@@ -8,9 +8,9 @@ from sqlmodel import col
 from api.deps import PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
+    PublicRoute,
     TermFiltersDep,
     detail_model,
     include_param,
@@ -20,13 +20,13 @@ from api.routes.common import (
 from models.base import Page
 from models.ingredient import Ingredient, IngredientPublic, IngredientSummary, Role
 
-router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=ShapedRoute)
+router = APIRouter(prefix="/ingredients", tags=["ingredients"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("ingredient")]
 Detail = detail_model("ingredient", IngredientPublic)
 
 
 @router.get("", response_model=Page[IngredientSummary], responses=problem_responses(422))
-async def list_ingredients(
+def list_ingredients(
     session: SessionDep,
     page: PageDep,
     filters: TermFiltersDep,
@@ -56,7 +56,7 @@ async def list_ingredients(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_ingredient(
+def get_ingredient(
     request: Request, session: SessionDep, slug: str, include: Include = None
 ) -> Any:
     """An ingredient with its uses per procedure and the side effects named for it, cited."""

@@ -10,10 +10,10 @@ from api.fastpath.direct import direct
 from api.http import jsonld
 from api.http.problems import problem_responses
 from api.http.responses import Prevalidated
-from api.http.shaping import ShapedRoute
 from api.kb import queries, topics
 from api.routes.common import (
     Inherited,
+    PublicRoute,
     SourceFilter,
     detail_model,
     include_param,
@@ -34,13 +34,13 @@ from models.quote import ProcedureQuotePublic
 from models.side_effect import DistinctProcedureSideEffect, ProcedureSideEffectPublic
 from models.topic import ProcedureTopicPublic
 
-router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=ShapedRoute)
+router = APIRouter(prefix="/procedures", tags=["procedures"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("procedure")]
 Detail = detail_model("procedure", ProcedurePublic)
 
 
 @router.get("", response_model=Page[ProcedureSummary], responses=problem_responses(422))
-async def list_procedures(
+def list_procedures(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -73,9 +73,7 @@ async def list_procedures(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_procedure(
-    request: Request, session: SessionDep, slug: str, include: Include = None
-) -> Any:
+def get_procedure(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
     detail = queries.procedure_detail(session, slug)
     if jsonld.wanted(request):
@@ -122,7 +120,7 @@ def _listed(
     responses=problem_responses(404, 422),
 )
 @direct
-async def procedure_side_effects(
+def procedure_side_effects(
     session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
 ) -> Prevalidated:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
@@ -135,7 +133,7 @@ async def procedure_side_effects(
     responses=problem_responses(404, 422),
 )
 @direct
-async def procedure_contraindications(
+def procedure_contraindications(
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -152,7 +150,7 @@ async def procedure_contraindications(
     responses=problem_responses(404, 422),
 )
 @direct
-async def procedure_ingredients(
+def procedure_ingredients(
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -169,7 +167,7 @@ async def procedure_ingredients(
     responses=problem_responses(404, 422),
 )
 @direct
-async def procedure_conditions(
+def procedure_conditions(
     session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
 ) -> Prevalidated:
     """Conditions the procedure treats, as the articles say."""
@@ -181,7 +179,7 @@ async def procedure_conditions(
     response_model=Page[ProcedureQuotePublic],
     responses=problem_responses(404, 422),
 )
-async def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
     """Expert quotes that speak to the procedure (or to scalp microneedling at large)."""
     quotes = queries.quotes_on(session, slug, inherited)
     return {"items": quotes, "total": len(quotes), "next": None}
@@ -192,7 +190,7 @@ async def procedure_quotes(session: SessionDep, slug: str, inherited: Inherited 
     response_model=Page[ProcedureTopicPublic],
     responses=problem_responses(404, 422),
 )
-async def procedure_topics(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
+def procedure_topics(session: SessionDep, slug: str, inherited: Inherited = True) -> dict:
     """Topics that concern the procedure, and those of its parent (marked), with agreement."""
     found = topics.topics_of_procedure(session, slug, inherited)
     return {"items": found, "total": len(found), "next": None}

@@ -10,9 +10,9 @@ from api.deps import PageDep, SessionDep, SlugSort
 from api.errors import NotFound
 from api.http import jsonld
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
 from api.routes.common import (
+    PublicRoute,
     SourceFilter,
     detail_model,
     include_param,
@@ -23,13 +23,13 @@ from models import Expert, Quote, QuoteProcedure, Source
 from models.base import ID_MAX, SLUG_PATTERN, Page
 from models.quote import QuotePublic
 
-router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=ShapedRoute)
+router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("quote")]
 Detail = detail_model("quote", QuotePublic)
 
 
 @router.get("", response_model=Page[QuotePublic], responses=problem_responses(422))
-async def list_quotes(
+def list_quotes(
     session: SessionDep,
     page: PageDep,
     sort: SlugSort = "slug",
@@ -73,7 +73,7 @@ async def list_quotes(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_quote(
+def get_quote(
     request: Request, session: SessionDep, slug_or_id: str, include: Include = None
 ) -> Any:
     """One quote, by slug or by numeric id."""

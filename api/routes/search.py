@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import search
+from api.routes.common import PublicRoute
 from models.base import Page
 
 _TYPES = "|".join(search.TYPES)
-router = APIRouter(prefix="/search", tags=["search"], route_class=ShapedRoute)
+
+router = APIRouter(prefix="/search", tags=["search"], route_class=PublicRoute)
 
 
 class SearchHit(BaseModel):
@@ -29,7 +30,7 @@ class SearchHit(BaseModel):
 
 
 @router.get("", response_model=Page[SearchHit], responses=problem_responses(422))
-async def search_everything(
+def search_everything(
     session: SessionDep,
     page: PageDep,
     q: Annotated[

@@ -7,19 +7,24 @@ from sqlalchemy import ColumnElement
 
 from api.deps import PageDep, SessionDep
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import TermFiltersDep, detail_model, include_param, with_included
+from api.routes.common import (
+    PublicRoute,
+    TermFiltersDep,
+    detail_model,
+    include_param,
+    with_included,
+)
 from models.base import Page
 from models.side_effect import SideEffectPublic, SideEffectSummary
 
-router = APIRouter(prefix="/side-effects", tags=["side effects"], route_class=ShapedRoute)
+router = APIRouter(prefix="/side-effects", tags=["side effects"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("side_effect")]
 Detail = detail_model("side_effect", SideEffectPublic)
 
 
 @router.get("", response_model=Page[SideEffectSummary], responses=problem_responses(422))
-async def list_side_effects(
+def list_side_effects(
     session: SessionDep,
     page: PageDep,
     filters: TermFiltersDep,
@@ -44,7 +49,7 @@ async def list_side_effects(
 
 
 @router.get("/{slug}", response_model=Detail, responses=problem_responses(404, 422))
-async def get_side_effect(session: SessionDep, slug: str, include: Include = None) -> Any:
+def get_side_effect(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A side effect with the procedures (and ingredients) it is listed for, each cited."""
     detail = queries.term_detail(session, "side_effect", slug, "side effect")
     return with_included(session, "side_effect", SideEffectPublic, detail, include)

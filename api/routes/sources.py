@@ -6,19 +6,18 @@ from fastapi import APIRouter, Query
 
 from api.deps import NameSort, PageDep, SessionDep
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries
-from api.routes.common import detail_model, include_param, with_included
+from api.routes.common import PublicRoute, detail_model, include_param, with_included
 from models.base import Page
 from models.source import SourcePublic, SourceSummary
 
-router = APIRouter(prefix="/sources", tags=["sources"], route_class=ShapedRoute)
+router = APIRouter(prefix="/sources", tags=["sources"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("source")]
 Detail = detail_model("source", SourcePublic)
 
 
 @router.get("", response_model=Page[SourceSummary], responses=problem_responses(422))
-async def list_sources(
+def list_sources(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -32,7 +31,7 @@ async def list_sources(
 
 
 @router.get("/{slug}", response_model=Detail, responses=problem_responses(404, 422))
-async def get_source(session: SessionDep, slug: str, include: Include = None) -> Any:
+def get_source(session: SessionDep, slug: str, include: Include = None) -> Any:
     """A source with its full text, content hash, and the experts it quotes or features."""
     out = queries.source_detail(session, slug)
     return with_included(session, "source", SourcePublic, out, include)

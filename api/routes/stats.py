@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import SessionDep
+from api.deps import SessionDep, off_the_loop
 from api.kb import queries, topics
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -31,7 +31,8 @@ class Stats(BaseModel):
 
 
 @router.get("", response_model=Stats)
-async def stats(session: SessionDep) -> dict:
+@off_the_loop
+def stats(session: SessionDep) -> dict:
     """Published totals per collection; side effects by how many sources list them; experts by
     how many quotes they have; topics by agreement, positions by the evidence behind them."""
     return {

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query, Request
 from api.deps import NameSort, PageDep, SessionDep
 from api.http import jsonld
 from api.http.problems import problem_responses
-from api.http.shaping import ShapedRoute
 from api.kb import queries, topics
 from api.routes.common import (
     ProcedureFilter,
+    PublicRoute,
     detail_model,
     include_param,
     jsonld_document,
@@ -19,13 +19,13 @@ from api.routes.common import (
 from models.base import Page
 from models.topic import Evidence, TopicPublic, TopicSummary
 
-router = APIRouter(prefix="/topics", tags=["topics"], route_class=ShapedRoute)
+router = APIRouter(prefix="/topics", tags=["topics"], route_class=PublicRoute)
 Include = Annotated[str | None, include_param("topic")]
 Detail = detail_model("topic", TopicPublic)
 
 
 @router.get("", response_model=Page[TopicSummary], responses=problem_responses(422))
-async def list_topics(
+def list_topics(
     session: SessionDep,
     page: PageDep,
     sort: NameSort = "slug",
@@ -53,9 +53,7 @@ async def list_topics(
     response_model=Detail,
     responses={**jsonld.JSONLD_RESPONSE, **problem_responses(404, 422)},
 )
-async def get_topic(
-    request: Request, session: SessionDep, slug: str, include: Include = None
-) -> Any:
+def get_topic(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A topic with every source's position on it, their citations, and the procedures it
     concerns."""
     detail = topics.topic_detail(session, slug)

@@ -1,10 +1,15 @@
 """Connection set-up: SQLite pragmas on every connection, writers that cannot deadlock."""
 
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, event, func, select, text, update
 from sqlmodel import Session, col
 
+from api.config import settings
+from api.db import engine as engines
 from api.db import migrations
 from api.db.engine import is_sqlite, make_engine, writer
 from models import SideEffect
@@ -144,3 +149,31 @@ def test_reads_skip_begin_and_rollback_on_postgresql(engine: Engine) -> None:
             assert driver.autocommit is True
         else:
             assert driver.in_transaction
+
+
+class TestReadReplicas:
+    @pytest.fixture
+    def replicas(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
+        urls = [f"sqlite:///{tmp_path / name}.db" for name in ("a", "b")]
+        monkeypatch.setattr(settings, "read_database_urls", urls)
+        engines.get_replica_engines.cache_clear()
+        yield urls
+        for made in engines.get_replica_engines():
+            made.dispose()
+        engines.get_replica_engines.cache_clear()
+
+    def test_public_reads_take_the_replicas_in_turn(self, replicas: list[str]) -> None:
+        seen = []
+        for _ in range(4):
+            with engines.open_session("GET", public=True) as session:
+                seen.append(session.get_bind().engine.url.render_as_string())
+        assert sorted(seen) == sorted(replicas * 2)
+        assert seen[0] != seen[1]
+
+    def test_admin_reads_and_writes_go_to_the_primary(self, replicas: list[str]) -> None:
+        primary = engines.get_engine().url.render_as_string()
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            with engines.open_session(method) as session:
+                assert session.get_bind().engine.url.render_as_string() == primary
+        with engines.open_session("POST", public=True) as session:
+            assert session.get_bind().engine.url.render_as_string() == primary

@@ -1,0 +1,61 @@
+"""The request log: one JSON line per request, written without holding up the answer."""
+
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from api.http.log import access_log, configure_logging, flush_logs
+
+
+class SlowStream(io.StringIO):
+    """stdout read by a slow consumer: every write takes 50 ms."""
+
+    def write(self, text: str) -> int:
+        time.sleep(0.05)
+        return super().write(text)
+
+
+@pytest.fixture
+def root_handlers() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        handler.close()
+    root.handlers[:], root.level = handlers, level
+
+
+class TestRequestLog:
+    def test_logging_does_not_wait_for_the_stream(self, root_handlers: None) -> None:
+        stream = SlowStream()
+        configure_logging(stream)
+        started = time.perf_counter()
+        for n in range(40):
+            access_log.info("request", extra={"fields": {"n": n}})
+        assert time.perf_counter() - started < 0.5  # 40 writes of 50 ms would be 2 s
+        flush_logs()
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [line["n"] for line in lines] == list(range(40))
+        assert {line["msg"] for line in lines} == {"request"}
+
+    def test_lines_are_written_within_a_fraction_of_a_second(self, root_handlers: None) -> None:
+        stream = io.StringIO()
+        configure_logging(stream)
+        access_log.info("request", extra={"fields": {"path": "/v1/procedures"}})
+        deadline = time.monotonic() + 2
+        while not stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(stream.getvalue())["path"] == "/v1/procedures"
+
+    def test_the_fields_are_those_at_the_time_of_logging(self, root_handlers: None) -> None:
+        stream = io.StringIO()
+        configure_logging(stream)
+        fields = {"status": 200}
+        access_log.info("request", extra={"fields": fields})
+        fields["status"] = 500
+        flush_logs()
+        assert json.loads(stream.getvalue())["status"] == 200

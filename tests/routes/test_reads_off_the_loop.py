@@ -1,0 +1,78 @@
+"""On PostgreSQL a public read waits on the network: it does so off the event loop, so the
+worker's other requests go on meanwhile."""
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from api.deps import get_session
+from api.kb import queries
+from api.main import app
+from tests.conftest import TEST_DATABASE_URL
+
+pytestmark = pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgresql"), reason="round trips are PostgreSQL's"
+)
+SLOW = 0.4
+
+
+@pytest.fixture
+def own_sessions(engine: Engine) -> Iterator[None]:
+    """A session of its own per request, as `skinkb serve` gives."""
+
+    def session() -> Iterator[Session]:
+        with Session(engine) as s:
+            yield s
+
+    app.dependency_overrides[get_session] = session
+    yield
+    app.dependency_overrides.clear()
+
+
+def slowed(read: Callable[..., Any]) -> Callable[..., Any]:
+    """The query, after a statement that keeps the server busy for SLOW seconds."""
+
+    def slow(session: Any, *args: Any, **kwargs: Any) -> Any:
+        session.execute(text(f"SELECT pg_sleep({SLOW})"))
+        return read(session, *args, **kwargs)
+
+    return slow
+
+
+def four_at_once(path: str) -> tuple[float, list[int]]:
+    """Seconds four concurrent GETs of `path` took (after one to warm up), and their statuses."""
+
+    async def run() -> tuple[float, list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            await c.get(path)
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(c.get(path) for _ in range(4)))
+            return time.perf_counter() - started, answers
+
+    took, answers = asyncio.run(run())
+    return took, [r.status_code for r in answers]
+
+
+class TestReadsOverlap:
+    def test_detail_reads_overlap(
+        self, own_sessions: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(queries, "procedure_detail", slowed(queries.procedure_detail))
+        took, statuses = four_at_once("/v1/procedures/at-home-derma-roller")
+        assert statuses == [200] * 4
+        assert took < 3 * SLOW  # one after another: 4 * SLOW
+
+    def test_direct_relation_reads_overlap(
+        self, own_sessions: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(queries, "listed_terms", slowed(queries.listed_terms))
+        took, statuses = four_at_once("/v1/procedures/at-home-derma-roller/side-effects")
+        assert statuses == [200] * 4
+        assert took < 3 * SLOW
