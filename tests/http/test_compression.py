@@ -84,6 +84,7 @@ class TestPublicReads:
     def test_the_response_cache_keeps_and_resends_compressed_bytes(
         self, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setattr(settings, "fastpath", True)  # the response cache is a bypass
         monkeypatch.setattr(settings, "response_cache", True)
         revision = current_revision(session)
         monkeypatch.setattr(RevisionProbe, "revision", lambda self: revision)
