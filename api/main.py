@@ -12,7 +12,12 @@ from api.config import settings
 from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import read_connection
-from api.http.caching import NoStoreForAdmin, install_cors, install_http_caching
+from api.http.caching import (
+    NoStoreForAdmin,
+    install_cors,
+    install_http_caching,
+    is_public_read,
+)
 from api.http.compression import CompressAnswers
 from api.http.head import HeadAsGet
 from api.http.log import flush_logs
@@ -102,7 +107,7 @@ app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
 app.add_middleware(response_cache.ResponseCacheMiddleware)
 install_cors(app, settings.admin_cors_origins)
 # Outside CORS and the caches: public reads come out compressed already; the rest it compresses.
-app.add_middleware(CompressAnswers)
+app.add_middleware(CompressAnswers, compressed_within=is_public_read)
 app.add_middleware(
     RateLimitMiddleware,
     enabled=settings.rate_limit_enabled,

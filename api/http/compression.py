@@ -7,6 +7,7 @@ answer (admin, errors) goes through `CompressAnswers`, which compresses per requ
 """
 
 import gzip
+from collections.abc import Callable
 from types import ModuleType
 
 from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, buffered, header
@@ -82,13 +83,21 @@ def encoded(
 
 class CompressAnswers:
     """Compresses the answers the HTTP cache layer does not make (admin ones, errors...): those
-    already coded, 204s, 304s and small ones go as they are."""
+    already coded, 204s, 304s and small ones go as they are. Requests `compressed_within` says
+    are answered compressed already (public reads) pass straight through, unbuffered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, compressed_within: Callable[[Scope], bool] = lambda scope: False
+    ) -> None:
         self.app = app
+        self.compressed_within = compressed_within
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or chosen_coding(scope) == IDENTITY:
+        if (
+            scope["type"] != "http"
+            or self.compressed_within(scope)
+            or chosen_coding(scope) == IDENTITY
+        ):
             await self.app(scope, receive, send)
             return
 
