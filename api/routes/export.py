@@ -44,6 +44,8 @@ async def export(session: SessionDep) -> Prevalidated:
 
 @sitemap_router.get(
     "/sitemap.xml",
+    # For crawlers, not API clients (generators have no XML answers): left out of the OpenAPI.
+    include_in_schema=False,
     response_class=sitemap.SitemapXML,
     responses={200: {"content": {"application/xml": {}}, "description": "A sitemap."}},
 )
