@@ -362,6 +362,28 @@ def _procedure_issues(doc: Any, refs: Refs) -> list[Issue]:
     return issues
 
 
+def tagged_procedures(session: Session, table: Any, owner: str, owner_id: int) -> list[str]:
+    """The slugs of the procedures an entry is tagged with through `table` (a quote's, a
+    topic's), in slug order as documents hold them."""
+    return list(
+        session.scalars(
+            select(col(Procedure.slug))
+            .join(table, table.procedure_id == Procedure.id)
+            .where(getattr(table, owner) == owner_id)
+            .order_by(col(Procedure.slug))
+        ).all()
+    )
+
+
+def unknown_procedures(slugs: list[str], refs: Refs) -> list[Issue]:
+    """An issue for each tagged procedure slug that names nothing."""
+    return [
+        (("procedures", i), f"names unknown procedure {p!r}")
+        for i, p in enumerate(slugs)
+        if p not in refs.ids["procedure"]
+    ]
+
+
 def _write_quote(session: Session, row: Any, doc: Any, refs: Refs) -> None:
     session.execute(delete(QuoteProcedure).where(col(QuoteProcedure.quote_id) == row.id))
     for slug in dict.fromkeys(doc.procedures):
@@ -371,14 +393,7 @@ def _write_quote(session: Session, row: Any, doc: Any, refs: Refs) -> None:
 def _read_quote(session: Session, row: Any, doc: dict[str, Any]) -> None:
     doc["expert"] = session.get(Expert, row.expert_id).slug  # type: ignore[union-attr]
     doc["source"] = session.get(Source, row.source_id).slug  # type: ignore[union-attr]
-    doc["procedures"] = list(
-        session.scalars(
-            select(col(Procedure.slug))
-            .join(QuoteProcedure, col(QuoteProcedure.procedure_id) == Procedure.id)
-            .where(col(QuoteProcedure.quote_id) == row.id)
-            .order_by(col(Procedure.slug))
-        ).all()
-    )
+    doc["procedures"] = tagged_procedures(session, QuoteProcedure, "quote_id", row.id)
 
 
 def _quote_issues(doc: Any, refs: Refs) -> list[Issue]:
@@ -390,12 +405,7 @@ def _quote_issues(doc: Any, refs: Refs) -> list[Issue]:
         issues.append((("source",), f"names unknown source {doc.source!r}"))
     elif not is_verbatim(doc.text, text):
         issues.append((("text",), f"quote text is not found verbatim in source {doc.source!r}"))
-    issues += [
-        (("procedures", i), f"names unknown procedure {p!r}")
-        for i, p in enumerate(doc.procedures)
-        if p not in refs.ids["procedure"]
-    ]
-    return issues
+    return issues + unknown_procedures(doc.procedures, refs)
 
 
 def _write_topic(session: Session, row: Any, doc: Any, refs: Refs) -> None:
@@ -405,22 +415,11 @@ def _write_topic(session: Session, row: Any, doc: Any, refs: Refs) -> None:
 
 
 def _read_topic(session: Session, row: Any, doc: dict[str, Any]) -> None:
-    doc["procedures"] = list(
-        session.scalars(
-            select(col(Procedure.slug))
-            .join(TopicProcedure, col(TopicProcedure.procedure_id) == Procedure.id)
-            .where(col(TopicProcedure.topic_id) == row.id)
-            .order_by(col(Procedure.slug))
-        ).all()
-    )
+    doc["procedures"] = tagged_procedures(session, TopicProcedure, "topic_id", row.id)
 
 
 def _topic_issues(doc: Any, refs: Refs) -> list[Issue]:
-    return [
-        (("procedures", i), f"names unknown procedure {p!r}")
-        for i, p in enumerate(doc.procedures)
-        if p not in refs.ids["procedure"]
-    ]
+    return unknown_procedures(doc.procedures, refs)
 
 
 def _position_columns(doc: Any, refs: Refs) -> dict[str, Any]:
