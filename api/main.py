@@ -104,12 +104,15 @@ install_http_caching(app, remember=response_cache.remember)
 # Added innermost first: the request context (id, log line, headers) wraps everything.
 app.add_middleware(RefuseNulMiddleware, authenticated_first=(admin_routes.PREFIX,))
 app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-app.add_middleware(response_cache.ResponseCacheMiddleware)
 install_cors(app, settings.admin_cors_origins)
 # Outside CORS and the caches: public reads come out compressed already; the rest it compresses.
 app.add_middleware(CompressAnswers, compressed_within=is_public_read)
+# Outside CORS and compression, whose headers a public answer carries already: a remembered
+# answer goes out past only the layers that every request needs.
+app.add_middleware(response_cache.ResponseCacheMiddleware)
 app.add_middleware(
     RateLimitMiddleware,
+    never_refused=is_public_read,
     enabled=settings.rate_limit_enabled,
     public=(settings.rate_limit_public_per_second, settings.rate_limit_public_burst)
     if settings.rate_limit_public_enabled

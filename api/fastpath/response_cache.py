@@ -11,14 +11,14 @@ from api.http.asgi import ASGIApp, Receive, Scope, Send, header
 from api.http.caching import Answer, etag_matches, is_public_read, request_key, send_answer
 
 
-class ResponseMemo(RevisionMemo[str, Answer]):
+class ResponseMemo(RevisionMemo[bytes, Answer]):
     """The last public answer per request key, with the revision read before it was made;
     bounded in entries and in bytes (key, headers and body; least recently used go first)."""
 
     def __init__(self, size: int = 10_000, max_bytes: int = 32 * 1_048_576) -> None:
         super().__init__(size, max_bytes)
 
-    def size_of(self, key: str, value: Answer) -> int:
+    def size_of(self, key: bytes, value: Answer) -> int:
         # What the entry holds besides fixed object overheads (about 60 bytes a header pair).
         return len(key) + len(value.body) + sum(60 + len(k) + len(v) for k, v in value.headers)
 

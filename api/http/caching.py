@@ -17,15 +17,19 @@ from fastapi.responses import Response
 
 from api.config import settings
 from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, buffered, header
-from api.http.compression import IDENTITY, chosen_coding, coding_for, encoded
+from api.http.compression import IDENTITY, coding_accepted, coding_for, encoded
 
 ADMIN_PREFIX = "/v1/admin"
 PUBLIC_PREFIX = "/v1/"
 # Public reads outside /v1 (their routes depend on `conditional_get` too).
 PUBLIC_PATHS = frozenset({"/sitemap.xml"})
 VARY = "Accept, Accept-Encoding"
-# Public reads are open to every origin (no credentials), whatever the request's Origin.
-OPEN_CORS = (b"access-control-allow-origin", b"*")
+# Public answers are open to every origin (no credentials) with the same headers whatever the
+# request's Origin, so one remembered answer serves every client (and no Vary: Origin).
+OPEN_CORS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"ETag, Link"),
+)
 
 
 def cache_control() -> str:
@@ -58,18 +62,28 @@ def is_public_read(scope: Scope) -> bool:
     )
 
 
-def request_key(scope: Scope) -> str:
+def request_key(scope: Scope) -> bytes:
     """What a public answer depends on besides the data: URL (with host), Accept and the content
     coding Accept-Encoding chooses (its Vary). Made once per request."""
     state = scope.setdefault("state", {})
     key = state.get("cache_key")
     if key is None:
-        host = header(scope, b"host") or b""
-        accept = header(scope, b"accept") or b""
-        query = scope.get("query_string", b"")
-        key = state["cache_key"] = (
-            f"{scope['scheme']}://{host.decode('latin-1')}{scope['path']}?"
-            f"{query.decode('latin-1')}\n{accept.decode('latin-1')}\n{chosen_coding(scope)}"
+        host = accept = accept_encoding = b""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = host or value
+            elif name == b"accept":
+                accept = accept or value
+            elif name == b"accept-encoding":
+                accept_encoding = accept_encoding or value
+        coding = coding_accepted(accept_encoding) if accept_encoding else IDENTITY
+        key = state["cache_key"] = b"%s://%s%s?%s\n%s\n%s" % (
+            scope["scheme"].encode(),
+            host,
+            scope["path"].encode(),
+            scope.get("query_string", b""),
+            accept,
+            coding.encode(),
         )
     return key  # type: ignore[no-any-return]
 
@@ -144,7 +158,7 @@ class HttpCacheMiddleware:
         coding = coding_for(scope, body)
         etag = strong_etag(body, coding)
         added = [(k.lower().encode(), v.encode()) for k, v in not_modified_headers(etag).items()]
-        headers, body = encoded(scope, [*start["headers"], *added, OPEN_CORS], body, coding)
+        headers, body = encoded(scope, [*start["headers"], *added, *OPEN_CORS], body, coding)
         answer = Answer(etag, tuple(headers), body)
         if self.remember is not None:
             self.remember(scope, answer)
@@ -171,19 +185,30 @@ class NoStoreForAdmin:
         await self.app(scope, receive, send_no_store)
 
 
+def is_preflight(scope: Scope) -> bool:
+    return (
+        scope["method"] == "OPTIONS"
+        and header(scope, b"origin") is not None
+        and header(scope, b"access-control-request-method") is not None
+    )
+
+
 class SplitCors:
     """CORS open to every origin for public reads; on the admin API, only the origins configured
-    (none by default: then the public policy refuses its preflights, as before)."""
+    (none by default: then the public policy refuses its preflights, as before).
+
+    The public policy's answers carry `OPEN_CORS` whatever the request (the HTTP cache layer puts
+    it in public reads' answers; the rest get it here), so they need no Vary: Origin and the
+    response cache, outside this layer, sends what this layer would."""
 
     def __init__(self, app: ASGIApp, admin_origins: list[str]) -> None:
         self.app = app  # what both policies wrap, for whoever walks the middleware stack
-        self.public = CORSMiddleware(
+        self.public_preflight = CORSMiddleware(
             app,
             allow_origins=["*"],
             allow_credentials=False,
             allow_methods=["GET"],
             allow_headers=["If-None-Match", "Accept"],
-            expose_headers=["ETag", "Link"],
             max_age=600,
         )
         self.admin = (
@@ -205,8 +230,23 @@ class SplitCors:
         path = scope.get("path", "")
         if self.admin is not None and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
             await self.admin(scope, receive, send)
+        elif scope["type"] != "http" or is_preflight(scope):
+            await self.public_preflight(scope, receive, send)
         else:
-            await self.public(scope, receive, send)
+            await self.app(scope, receive, _open_cors(send))
+
+
+def _open_cors(send: Send) -> Send:
+    """`send`, adding `OPEN_CORS` to an answer that lacks it."""
+
+    async def send_open(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            if not any(k == OPEN_CORS[0][0] for k, _ in headers):
+                message["headers"] = [*headers, *OPEN_CORS]
+        await send(message)
+
+    return send_open
 
 
 def install_http_caching(app: FastAPI, remember: Remember | None) -> None:
@@ -216,7 +256,5 @@ def install_http_caching(app: FastAPI, remember: Remember | None) -> None:
 
 
 def install_cors(app: FastAPI, admin_origins: list[str] | None = None) -> None:
-    """Open CORS for public reads, and for the admin API only the origins configured. Added
-    outside every layer that answers a public read (the response cache too), so a remembered
-    answer carries the same CORS headers as a fresh one."""
+    """Open CORS for public reads, and for the admin API only the origins configured."""
     app.add_middleware(SplitCors, admin_origins=list(admin_origins or []))

@@ -6,6 +6,7 @@ cache keeps the compressed variant and a warm read sends its bytes as they are; 
 answer (admin, errors) goes through `CompressAnswers`, which compresses per request.
 """
 
+import functools
 import gzip
 from collections.abc import Callable
 from types import ModuleType
@@ -28,8 +29,12 @@ def chosen_coding(scope: Scope) -> str:
     """The content coding to answer with: the client's preferred one among those we have
     (RFC 9110 Accept-Encoding, q-values honoured; q=0 refuses), else identity."""
     accepted = header(scope, b"accept-encoding")
-    if not accepted:
-        return IDENTITY
+    return coding_accepted(accepted) if accepted else IDENTITY
+
+
+@functools.lru_cache(maxsize=256)
+def coding_accepted(accepted: bytes) -> str:
+    """`chosen_coding` for one Accept-Encoding value (clients send few distinct ones)."""
     weights: dict[str, float] = {}
     for part in accepted.decode("latin-1").lower().split(","):
         name, _, params = part.strip().partition(";")

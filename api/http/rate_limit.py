@@ -79,7 +79,9 @@ class KnownKeys:
 class RateLimitMiddleware:
     """Per API key for admin writes; per address for the 401 answers (a request whose key is
     valid is never refused by that limit); public reads per address when `public` is given,
-    and per valid key in a bucket of their own when `public_key_allowance` is given too."""
+    and per valid key in a bucket of their own when `public_key_allowance` is given too.
+    Requests `never_refused` says are public reads pass straight through when `public` is not
+    given."""
 
     def __init__(
         self,
@@ -91,8 +93,11 @@ class RateLimitMiddleware:
         auth_failures_per_minute: int,
         public_key_allowance: tuple[float, int] | None = None,
         known_key: KnownKey | None = None,
+        never_refused: Callable[[Scope], bool] = lambda scope: False,
     ) -> None:
         self.app = app
+        # Requests no limit applies to unless public reads are limited (they never answer 401).
+        self.never_refused = never_refused
         self.enabled = enabled
         self.public = TokenBuckets(*public) if public else None
         self.public_keys = (
@@ -105,7 +110,11 @@ class RateLimitMiddleware:
         self.auth_failures = TokenBuckets(auth_failures_per_minute / 60, auth_failures_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.enabled:
+        if (
+            scope["type"] != "http"
+            or not self.enabled
+            or (self.public is None and self.never_refused(scope))
+        ):
             await self.app(scope, receive, send)
             return
         now = time.monotonic()

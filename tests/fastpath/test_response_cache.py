@@ -18,8 +18,9 @@ WATCHED = "/v1/side-effects/redness"
 class Server:
     """A `skinkb serve` process with its response cache on, and an HTTP client to it."""
 
-    def __init__(self, url: str) -> None:
-        self.process = skinkb_server(url, env={"SKINKB_RESPONSE_CACHE": "true"}).start(60)
+    def __init__(self, url: str, env: dict[str, str] | None = None) -> None:
+        env = {"SKINKB_RESPONSE_CACHE": "true", **(env or {})}
+        self.process = skinkb_server(url, env=env).start(60)
         self.http = httpx.Client(base_url=self.process.base, timeout=10)
 
     def stop(self) -> None:
@@ -100,17 +101,37 @@ def test_a_remembered_answer_carries_the_cors_headers_of_a_fresh_one(
     server = Server(empty_database_url)
     try:
         cors = ("access-control-allow-origin", "access-control-expose-headers", "vary")
+        seen = []
         for origin in ({"Origin": "https://example.org"}, {}):
             fresh, remembered = (server.http.get(WATCHED, headers=origin) for _ in range(2))
             assert fresh.status_code == remembered.status_code == 200
-            assert [fresh.headers.get(h) for h in cors] == [remembered.headers.get(h) for h in cors]
-            assert "Origin" in remembered.headers["vary"]
-        assert remembered.headers["etag"] == fresh.headers["etag"]
-        assert (
-            "ETag"
-            in server.http.get(WATCHED, headers={"Origin": "https://a.test"}).headers[
-                "access-control-expose-headers"
-            ]
-        )
+            assert remembered.headers["etag"] == fresh.headers["etag"]
+            seen += [[r.headers.get(h) for h in cors] for r in (fresh, remembered)]
+        # The same open CORS whatever the Origin: one remembered answer serves every client.
+        assert seen == [["*", "ETag, Link", "Accept, Accept-Encoding"]] * 4
+    finally:
+        server.stop()
+
+
+def test_remembered_answers_are_rate_limited_and_answer_head(empty_database_url: str) -> None:
+    """The response cache answers before most layers, but inside the rate limiter and HEAD."""
+    assert run(["seed"], empty_database_url).returncode == 0
+    limits = {
+        "SKINKB_RATE_LIMIT_ENABLED": "true",
+        "SKINKB_RATE_LIMIT_PUBLIC_ENABLED": "true",
+        "SKINKB_RATE_LIMIT_PUBLIC_PER_SECOND": "0.01",
+        "SKINKB_RATE_LIMIT_PUBLIC_BURST": "5",
+    }
+    server = Server(empty_database_url, env=limits)
+    try:
+        get = server.http.get(WATCHED)
+        head = server.http.head(WATCHED)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["etag"] == get.headers["etag"]
+        assert head.headers["content-length"] == get.headers["content-length"]
+        # Within the burst of 5 (the readiness probe took some): then refused, remembered or not.
+        statuses = [server.http.get(WATCHED).status_code for _ in range(6)]
+        refused = statuses.index(429)
+        assert set(statuses[:refused]) <= {200} and set(statuses[refused:]) == {429}
     finally:
         server.stop()
