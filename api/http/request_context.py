@@ -7,7 +7,7 @@ import time
 
 from api.config import settings
 from api.http.asgi import ASGIApp, Message, Receive, Scope, Send, client_address, header
-from api.http.log import access_log
+from api.http.log import log_request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _DOCS_PATHS = ("/docs", "/redoc")
@@ -78,17 +78,14 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             if settings.request_log:
-                access_log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                            "client": client_address(scope),
-                            "key_name": scope["state"].get("key_name"),
-                        }
-                    },
+                log_request(
+                    {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "client": client_address(scope),
+                        "key_name": scope["state"].get("key_name"),
+                    }
                 )

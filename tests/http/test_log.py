@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.http.log import access_log, configure_logging, flush_logs
+from api.http.log import access_log, configure_logging, flush_logs, log_request
 
 
 class SlowStream(io.StringIO):
@@ -59,3 +59,22 @@ class TestRequestLog:
         fields["status"] = 500
         flush_logs()
         assert json.loads(stream.getvalue())["status"] == 200
+
+    def test_access_lines_match_the_records_of_logging(self, root_handlers: None) -> None:
+        stream = io.StringIO()
+        configure_logging(stream)
+        fields = {"request_id": "abc", "method": "GET", "path": "/v1/sources", "status": 200}
+        log_request(fields)
+        access_log.info("request", extra={"fields": fields})
+        flush_logs()
+        direct, through_logging = (json.loads(line) for line in stream.getvalue().splitlines())
+        assert direct == through_logging
+        assert direct["logger"] == "skinkb.access" and direct["level"] == "info"
+
+    def test_access_lines_go_through_logging_when_it_is_not_configured(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        monkeypatch.setattr("api.http.log._access_lines", None)
+        with caplog.at_level(logging.INFO, logger="skinkb.access"):
+            log_request({"path": "/v1/sources"})
+        assert [r.fields for r in caplog.records] == [{"path": "/v1/sources"}]  # type: ignore[attr-defined]
