@@ -50,9 +50,7 @@ FTS = {"search_entry": {"fts_table": "search_fts", "fts_pk": "id"}}
 
 def metadata(database: str) -> dict[str, Any]:
     return {
-        "databases": {
-            database: {"queries": {QUERY: {"sql": RELATION_SQL.strip()}}, "tables": FTS}
-        }
+        "databases": {database: {"queries": {QUERY: {"sql": RELATION_SQL.strip()}}, "tables": FTS}}
     }
 
 
