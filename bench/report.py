@@ -505,10 +505,11 @@ def plot(path: Path, rows: Rows, connections: int = 32) -> None:
             continue
         key = f"{r['target']} {r['endpoint']} ({r['cache']})"
         series.setdefault(key, []).append((max(r["links"], 1), r["result"]["p99_ms"]))
+    series |= _paired_series(rows, "paired-datasette")
     colors = plt.get_cmap("tab20").colors  # type: ignore[attr-defined]
     for i, (key, points) in enumerate(sorted(series.items())):
         points.sort()
-        style = "--" if "(warm)" in key else "-"
+        style = "--" if "(warm)" in key else ":" if "paired" in key else "-"
         ax.plot(*zip(*points, strict=True), style, marker="o", label=key, color=colors[i % 20])
     for r in rows:  # the single run's limit; the paired rounds' limits, one per size, stay out
         if r["target"] == "limit" and r["workers"] == 1 and r["run"] == "standard":
@@ -519,10 +520,23 @@ def plot(path: Path, rows: Rows, connections: int = 32) -> None:
     ax.set_ylabel(f"p99 latency, ms ({connections} connections)")
     ax.set_title("p99 latency against data size")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _paired_series(rows: Rows, run: str) -> dict[str, list[tuple[int, float]]]:
+    """Per target and endpoint of a paired run, the median p99 of its rounds at each scale."""
+    p99s: dict[tuple[str, int], list[float]] = {}
+    for r in _find(rows, run=run):
+        key = f"{r['target']} {r['endpoint']} ({r['cache']}, {run})"
+        p99s.setdefault((key, max(r["links"], 1)), []).append(r["result"]["p99_ms"])
+    series: dict[str, list[tuple[int, float]]] = {}
+    for (key, links), values in p99s.items():
+        series.setdefault(key, []).append((links, statistics.median(values)))
+    return series
 
 
 def write(out: Path, stem: str, meta: dict[str, Any], rows: Rows) -> list[Path]:
