@@ -451,7 +451,8 @@ def markdown(meta: dict[str, Any], rows: Rows) -> str:
         "returning that response as a fixed body; Datasette (b) runs the same relation query as a "
         "canned query on the same SQLite file. Both run on the service's uvicorn settings "
         f"(event loop: {meta.get('loop', 'default')}). "
-        f"Service environment: `{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
+        "Service environment (but in the default configuration's runs of issue 18): "
+        f"`{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
         "Errors: non-2xx/3xx, socket errors and timeouts.",
         "",
         "## Targets of issue 5",
