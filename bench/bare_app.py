@@ -3,7 +3,9 @@
 Run on the same uvicorn settings as the service. BENCH_BARE_BODY names the file every path
 answers with (the service's relation response, so the size is the same); BENCH_BARE_BODIES a
 directory whose `<name>.json` answers `/<name>`, one body per endpoint the paired runs compare
-(api responses of the same size). Bodies are read once at start.
+(api responses of the same size), and whose `<name>.json.gz` answers `/<name>.gz` as it is,
+with `Content-Encoding: gzip` (the service's compressed bytes: the limit does not compress
+either). Bodies are read once at start.
 """
 
 import os
@@ -14,14 +16,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+GZIP = ".gz"
 BODY = (
     Path(os.environ["BENCH_BARE_BODY"]).read_bytes() if "BENCH_BARE_BODY" in os.environ else b"{}"
 )
 BODIES = (
-    {p.stem: p.read_bytes() for p in Path(os.environ["BENCH_BARE_BODIES"]).glob("*.json")}
+    {
+        p.name.replace(".json", ""): p.read_bytes()
+        for pattern in ("*.json", f"*.json{GZIP}")
+        for p in Path(os.environ["BENCH_BARE_BODIES"]).glob(pattern)
+    }
     if "BENCH_BARE_BODIES" in os.environ
     else {}
 )
+GZIP_HEADERS = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
 
 
 async def fixed(request: Request) -> Response:
@@ -29,7 +37,9 @@ async def fixed(request: Request) -> Response:
 
 
 async def by_name(request: Request) -> Response:
-    return Response(BODIES[request.path_params["name"]], media_type="application/json")
+    name = request.path_params["name"]
+    headers = GZIP_HEADERS if name.endswith(GZIP) else None
+    return Response(BODIES[name], media_type="application/json", headers=headers)
 
 
 app = Starlette(

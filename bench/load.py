@@ -1,7 +1,8 @@
 """Drive a server from a separate process: wrk when installed, else a bounded Python generator.
 
-Cold runs make every request a different URL (a harmless `cb=<thread>-<n>` query parameter), so
-no URL-keyed cache can answer; warm runs repeat one URL.
+Cold runs make every request a different URL (a harmless `cb=<thread>-<n>` query parameter, or
+another name where `cb` would mean something, as on Datasette's table pages), so no URL-keyed
+cache can answer; warm runs repeat one URL.
 """
 
 import json
@@ -40,7 +41,7 @@ end
 COLD_REQUEST = r"""
 function request()
   counter = counter + 1
-  return wrk.format(nil, wrk.path .. sep .. "cb=" .. tid .. "-" .. counter)
+  return wrk.format(nil, wrk.path .. sep .. "BUSTER=" .. tid .. "-" .. counter)
 end
 """
 
@@ -54,6 +55,7 @@ class Load:
     threads: int = 2
     seconds: float = 10.0
     timeout: float = 5.0
+    buster: str = "cb"  # the query parameter that makes each cold request's URL different
 
 
 @dataclass
@@ -107,7 +109,8 @@ def _parse(tool: str, out: str, err: str) -> LoadResult:
 
 
 def _run_wrk(load: Load) -> LoadResult:
-    script = WRK_SCRIPT % {"request": COLD_REQUEST if load.cold else "", "mark": MARK}
+    request = COLD_REQUEST.replace("BUSTER", load.buster) if load.cold else ""
+    script = WRK_SCRIPT % {"request": request, "mark": MARK}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:

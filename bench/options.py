@@ -45,5 +45,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         help="rounds of back-to-back runs for the ratio targets (default 3; quick 0)",
     )
+    p.add_argument(
+        "--skip",
+        metavar="PARTS",
+        help="comma-separated parts to leave out, of standard (the single runs), paired "
+        "(issue 5's ratios), default-config (warm reads with the request log on, plain and "
+        "gzipped), datasette (cold list, detail and search against Datasette's pages), "
+        "postgres, scaleout (an edit's propagation through three processes)",
+    )
+    p.add_argument(
+        "--scaleout-edits",
+        type=int,
+        default=100,
+        help="edits timed through three processes, with and without a replica (0: none)",
+    )
     p.add_argument("--python-load", action="store_true", help="use the Python load generator")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results are written")

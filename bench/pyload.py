@@ -32,7 +32,7 @@ async def _drive(load: Load) -> dict[str, int]:
             n = 0
             while time.monotonic() < deadline:
                 n += 1
-                url = f"{load.url}{sep}cb={wid}-{n}" if load.cold else load.url
+                url = f"{load.url}{sep}{load.buster}={wid}-{n}" if load.cold else load.url
                 t0 = time.monotonic()
                 try:
                     response = await client.get(url)

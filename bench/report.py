@@ -53,8 +53,10 @@ def table(rows: Rows) -> list[str]:
         note = r["note"]
         if r["status"] not in (200, 304):
             note = f"probe status {r['status']}; {note}".rstrip("; ")
+        if r.get("ratio_to_sqlite") is not None:
+            note = f"{r['ratio_to_sqlite']:.2f}× SQLite; {note}".rstrip("; ")
         if r.get("round"):
-            note = f"paired, round {r['round']}; {note}".rstrip("; ")
+            note = f"{r['run']}, round {r['round']}; {note}".rstrip("; ")
         lines.append(
             "| "
             + " | ".join(
@@ -257,6 +259,182 @@ def targets(rows: Rows, scales: list[str]) -> list[str]:
     return ["| target | verdict | figures |", "|---|---|---|", *out]
 
 
+def _line(name: str, met: bool | None, detail: str) -> str:
+    mark = {True: "met", False: "**not met**", None: "not measured"}[met]
+    return f"| {name} | {mark} | {detail} |"
+
+
+def _median_rps(rows: Rows) -> str:
+    return f"{statistics.median(r['result']['rps'] for r in rows):,.0f}" if rows else "?"
+
+
+def _postgres_targets(rows: Rows) -> list[str]:
+    """PostgreSQL's cold relation against SQLite's, paired; and 256 connections on it."""
+    pg = _find(rows, run="paired-postgres", database="postgresql")
+    ratios = [r["ratio_to_sqlite"] for r in pg if r.get("ratio_to_sqlite") is not None]
+    name = "PostgreSQL cold relation ≥ 0.6× SQLite at the same scale"
+    if ratios:
+        spread = (statistics.median(ratios), min(ratios), max(ratios))
+        lite = _find(rows, run="paired-postgres", database="sqlite")
+        out = [
+            _line(
+                name,
+                spread[0] >= 0.6,
+                f"paired, median of {len(ratios)} rounds at {pg[0]['scale']}: "
+                f"{_spread(spread, '.2f', '×')} (median {_median_rps(pg)} req/s on PostgreSQL, "
+                f"{_median_rps(lite)} on SQLite; cold, {pg[0]['connections']} connections)",
+            )
+        ]
+    else:
+        out = [_line(name, None, "no paired PostgreSQL rounds")]
+    name = "PostgreSQL at 256 connections for 30 s: 0 errors, p99 ≤ 150 ms"
+    runs = _find(rows, run="no-collapse", database="postgresql")
+    if not runs:
+        return [*out, _line(name, None, "")]
+    r = runs[0]
+    ok = (
+        r["result"]["error_total"] == 0
+        and r.get("server_errors", 0) == 0
+        and r["result"]["requests"] > 0
+        and r["result"]["p99_ms"] <= 150
+    )
+    detail = (
+        f"{r['connections']} connections, {r['result']['seconds']:.0f} s, cold relation at "
+        f"{r['scale']}: {r['result']['requests']:,} responses, errors {_errors(r)}, "
+        f"p99 {r['result']['p99_ms']:.0f} ms (p50 {r['result']['p50_ms']:.0f} ms)"
+    )
+    return [*out, _line(name, ok, detail)]
+
+
+def _default_config_targets(rows: Rows, meta: dict[str, Any]) -> list[str]:
+    """Warm reads of the default configuration against the limit at the same bytes, paired:
+    plain with the request log on, and gzipped."""
+    out = []
+    for run, what in (("paired-log", "request log on"), ("paired-gzip", "request log on, gzip")):
+        paired = _find(rows, target="service", run=run)
+        by_endpoint = _medians(paired, "warm", "ratio_to_limit")
+        name = f"warm reads, default configuration ({what}) ≥ 0.8× the limit"
+        if not by_endpoint:
+            out.append(_line(name, None, ""))
+            continue
+        worst = min(v[0] for v in by_endpoint.values())
+        same = (
+            "the same gzipped bytes (Content-Encoding: gzip)" if "gzip" in run else "the same bytes"
+        )
+        out.append(
+            _line(
+                name,
+                worst >= 0.8,
+                f"paired, each endpoint against the limit serving {same}, median of "
+                f"{_rounds(paired)} rounds at {paired[0]['scale']}: "
+                + ", ".join(f"{e} {_spread(v, '.0%')}" for e, v in by_endpoint.items())
+                + (f". Service: {meta['default_config']}" if "gzip" not in run else ""),
+            )
+        )
+    return out
+
+
+DATASETTE_PAGES = {
+    "list": "table page",
+    "detail": "row page",
+    "search": "full-text search",
+}
+
+
+def _datasette_targets(rows: Rows) -> list[str]:
+    """Cold list, detail and search against Datasette's closest pages, paired, per scale."""
+    paired = _find(rows, target="service", run="paired-datasette")
+    name = "cold list, detail and search ≥ 1.5× Datasette"
+    if not paired:
+        return [_line(name, None, "no paired rounds against Datasette's pages")]
+    out = []
+    for scale in dict.fromkeys(r["scale"] for r in paired):
+        at = [r for r in paired if r["scale"] == scale]
+        found = _medians(at, "cold", "ratio_to_datasette")
+        judged = {e: v for e, v in found.items() if e in DATASETTE_PAGES}
+        extra = {e: v for e, v in found.items() if e not in DATASETTE_PAGES}
+        detail = f"paired, median of {_rounds(at)} rounds: " + ", ".join(
+            f"{e} against its {DATASETTE_PAGES[e]} {_spread(v, '.2f', '×')}"
+            for e, v in judged.items()
+        )
+        if extra:
+            detail += "; not judged: " + ", ".join(
+                f"{e} against the row page {_spread(v, '.2f', '×')}" for e, v in extra.items()
+            )
+        missing = [e for e in DATASETTE_PAGES if e not in judged]
+        if missing:
+            detail += f"; not measured: {', '.join(missing)}"
+        met = all(v[0] >= 1.5 for v in judged.values()) if judged else None
+        out.append(_line(f"{name} at {scale}", met, detail))
+    return out
+
+
+def _search_target(rows: Rows, connections: int) -> str:
+    name = f"search at 100k, cold, {connections} connections ≥ 200 req/s"
+    found = {
+        r["scale"]: r
+        for r in _find(rows, endpoint="search", cache="cold", workers=1, target="service")
+        if r["run"] == "standard" and r["database"] == "sqlite" and r["connections"] == connections
+    }
+    if "100k" not in found:
+        figures = ", ".join(f"{s}: {r['result']['rps']:,.0f} req/s" for s, r in found.items())
+        return _line(name, None, f"needs the 100k scale{'; ' + figures if figures else ''}")
+    r = found["100k"]
+    return _line(
+        name,
+        r["result"]["rps"] >= 200,
+        f"{r['result']['rps']:,.0f} req/s, p99 {r['result']['p99_ms']:.0f} ms, errors {_errors(r)}",
+    )
+
+
+def _scaleout_targets(summaries: list[dict[str, Any]]) -> list[str]:
+    """An edit's propagation through three processes (bench.scaleout), without and with a
+    replica."""
+    out = []
+    for replicated in (False, True):
+        setup = "with a replica" if replicated else "without a replica"
+        name = f"an edit visible through three processes {setup} within 1 s (p99)"
+        found = [s for s in summaries if s["replica"] == replicated]
+        if not found:
+            out.append(_line(name, None, ""))
+            continue
+        s = found[0]
+        checks = "".join(
+            f", {key.replace('_', ' ')}: {s[key]}"
+            for key in ("public_reads_unchanged_while_paused", "admin_read_sees_the_edit")
+            if key in s
+        )
+        ok = (
+            s["propagation_p99_ms"] <= 1000
+            and s["not_shown_within_10_s"] == 0
+            and s["edits_with_differing_etags"] == 0
+        )
+        out.append(
+            _line(
+                name.replace("three", str(s["processes"])),
+                ok,
+                f"{s['edits']} edits: p50 {s['propagation_p50_ms']:.0f} ms, "
+                f"p99 {s['propagation_p99_ms']:.0f} ms, largest {s['propagation_max_ms']:.0f} ms; "
+                f"not shown within 10 s: {s['not_shown_within_10_s']}; edits whose processes "
+                f"gave different ETags: {s['edits_with_differing_etags']}{checks}",
+            )
+        )
+    return out
+
+
+def targets_18(rows: Rows, meta: dict[str, Any]) -> list[str]:
+    """Each target of issue 18 against this run's figures: met, not met, or not measured."""
+    return [
+        "| target | verdict | figures |",
+        "|---|---|---|",
+        *_postgres_targets(rows),
+        *_default_config_targets(rows, meta),
+        *_datasette_targets(rows),
+        _search_target(rows, meta["plan"]["connections"]),
+        *_scaleout_targets(meta.get("scaleout", [])),
+    ]
+
+
 def markdown(meta: dict[str, Any], rows: Rows) -> str:
     plan = meta["plan"]
     lines = [
@@ -273,12 +451,32 @@ def markdown(meta: dict[str, Any], rows: Rows) -> str:
         "returning that response as a fixed body; Datasette (b) runs the same relation query as a "
         "canned query on the same SQLite file. Both run on the service's uvicorn settings "
         f"(event loop: {meta.get('loop', 'default')}). "
-        f"Service environment: `{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
+        "Service environment (but in the default configuration's runs of issue 18): "
+        f"`{' '.join(f'{k}={v}' for k, v in meta['service_env'].items())}`. "
         "Errors: non-2xx/3xx, socket errors and timeouts.",
         "",
         "## Targets of issue 5",
         "",
         *targets(rows, plan["scales"]),
+        "",
+        "## Targets of issue 18",
+        "",
+        "Paired as issue 5's ratios are (`--paired-rounds`): each ratio from two runs back to "
+        "back, the median of the rounds with the lowest and highest beside it. PostgreSQL: the "
+        "cold relation on PostgreSQL at `--postgres-scale` right after the same on the SQLite "
+        "file of that scale. Default configuration: the service with no setting but its "
+        "database URL ("
+        f"{meta.get('default_config', 'not recorded')}"
+        "), warm, against the limit serving the same bytes, plain and with `Accept-Encoding: "
+        "gzip` (the limit sending the service's gzipped bytes). Datasette's pages: the cold "
+        "list (`/v1/procedures?limit=20`) against Datasette's table page of published "
+        "procedures by slug (20 rows), the plain detail against its row page, search against "
+        "its full-text search of `search_entry` through the service's FTS5 table `search_fts` "
+        "(Datasette orders those matches by rowid, not by rank); Datasette's cold URLs differ "
+        "by `_cb=<n>`. Scale-out: `bench.scaleout`, edits through the first of three `skinkb "
+        "serve` on PostgreSQL until every one shows them.",
+        "",
+        *targets_18(rows, meta),
         "",
         "## Every configuration",
         "",
@@ -308,10 +506,11 @@ def plot(path: Path, rows: Rows, connections: int = 32) -> None:
             continue
         key = f"{r['target']} {r['endpoint']} ({r['cache']})"
         series.setdefault(key, []).append((max(r["links"], 1), r["result"]["p99_ms"]))
+    series |= _paired_series(rows, "paired-datasette")
     colors = plt.get_cmap("tab20").colors  # type: ignore[attr-defined]
     for i, (key, points) in enumerate(sorted(series.items())):
         points.sort()
-        style = "--" if "(warm)" in key else "-"
+        style = "--" if "(warm)" in key else ":" if "paired" in key else "-"
         ax.plot(*zip(*points, strict=True), style, marker="o", label=key, color=colors[i % 20])
     for r in rows:  # the single run's limit; the paired rounds' limits, one per size, stay out
         if r["target"] == "limit" and r["workers"] == 1 and r["run"] == "standard":
@@ -322,10 +521,23 @@ def plot(path: Path, rows: Rows, connections: int = 32) -> None:
     ax.set_ylabel(f"p99 latency, ms ({connections} connections)")
     ax.set_title("p99 latency against data size")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _paired_series(rows: Rows, run: str) -> dict[str, list[tuple[int, float]]]:
+    """Per target and endpoint of a paired run, the median p99 of its rounds at each scale."""
+    p99s: dict[tuple[str, int], list[float]] = {}
+    for r in _find(rows, run=run):
+        key = f"{r['target']} {r['endpoint']} ({r['cache']}, {run})"
+        p99s.setdefault((key, max(r["links"], 1)), []).append(r["result"]["p99_ms"])
+    series: dict[str, list[tuple[int, float]]] = {}
+    for (key, links), values in p99s.items():
+        series.setdefault(key, []).append((links, statistics.median(values)))
+    return series
 
 
 def write(out: Path, stem: str, meta: dict[str, Any], rows: Rows) -> list[Path]:

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,12 +22,13 @@ import httpx
 from sqlalchemy import create_engine, func, select
 from sqlmodel import col
 
-from api.config import settings
+from api.config import Settings, settings
 from api.http.paging import encode_cursor
-from bench import datasette_app, report, synth
+from bench import datasette_app, replica, report, scaleout, synth
 from bench.load import Load, LoadResult, has_wrk, run_load
 from bench.options import DEFAULT_PG_ADMIN, add_arguments
 from bench.servers import (
+    ROOT,
     SERVICE_ENV,
     Server,
     Watcher,
@@ -43,6 +45,17 @@ SEARCH_QUERY = "itching"
 GROWTH = ("relation", "deep-page")  # the endpoints whose p99 the growth target compares
 # The relations embedded in the detail page, as ?include= spells them (the first one accepted).
 INCLUDES = ("side_effects,contraindications,quotes", "side-effects,contraindications,quotes")
+DETAIL = f"/v1/procedures/{SLUG}"
+GZIP = {"Accept-Encoding": "gzip"}
+# The parts of a run `--skip` can leave out (a quick run has no paired rounds and no PostgreSQL).
+PARTS = ("standard", "paired", "default-config", "datasette", "postgres", "scaleout")
+# Datasette's closest equivalent of each service endpoint, by the service endpoint's name.
+DATASETTE_PAGES: dict[str, Callable[[Path], str]] = {
+    "list": datasette_app.list_path,
+    "detail": lambda db: datasette_app.row_path(db, SLUG),
+    "detail+include": lambda db: datasette_app.row_path(db, SLUG),
+    "search": lambda db: datasette_app.search_path(db, SEARCH_QUERY),
+}
 
 
 @dataclass
@@ -70,6 +83,7 @@ class Row:
     recovery_seconds: float | None = 0.0  # until it answered again after the run; None: never
     ratio_to_limit: float | None = None
     ratio_to_datasette: float | None = None
+    ratio_to_sqlite: float | None = None  # PostgreSQL's rate over SQLite's (run paired-postgres)
     round: int = 0  # of the paired runs (run == "paired"), from 1
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,7 +108,34 @@ class Plan:
     cold_env: dict[str, str] = field(default_factory=dict)  # service settings for cold runs
     analyze: bool = False  # SQLite files with planner statistics
     paired_rounds: int = 0  # rounds of back-to-back runs for the ratio targets (`Bench.paired`)
+    scaleout_edits: int = 100  # edits timed through three processes (bench.scaleout), per setup
+    skip: list[str] = field(default_factory=list)  # of PARTS
     notes: list[str] = field(default_factory=list)
+
+
+def save_bodies(server: Server, endpoint: str, path: str, bodies: Path) -> bool:
+    """The server's answer to `path` as `<endpoint>.json` in `bodies`, for the limit to serve,
+    and as `<endpoint>.json.gz` the bytes it sends when asked for gzip; whether it compressed."""
+    (bodies / f"{endpoint}.json").write_bytes(httpx.get(server.base + path, timeout=30).content)
+    with httpx.stream("GET", server.base + path, headers=GZIP, timeout=30) as response:
+        raw = b"".join(response.iter_raw())
+        if response.headers.get("content-encoding") != "gzip":
+            return False
+    (bodies / f"{endpoint}.json.gz").write_bytes(raw)
+    return True
+
+
+def default_config() -> dict[str, Any]:
+    """The settings the default configuration runs with that bear on a read's cost."""
+    names = ("request_log", "rate_limit_enabled", "rate_limit_public_enabled", "response_cache")
+    return {name: Settings.model_fields[name].default for name in names}
+
+
+def default_config_text() -> str:
+    dotenv = " and the .env file of the checkout" if (ROOT / ".env").exists() else ""
+    return f"only SKINKB_DATABASE_URL set{dotenv}; defaults: " + ", ".join(
+        f"{k}={v}" for k, v in default_config().items()
+    )
 
 
 def link_rows(url: str) -> int:
@@ -131,6 +172,8 @@ class Bench:
         self.plan = plan
         self.rows: list[Row] = []
         self.skipped: list[str] = []
+        self.databases: dict[str, tuple[Path, str, int]] = {}  # by scale: file, URL, links
+        self.scaleouts: list[dict[str, Any]] = []  # bench.scaleout's summaries
         # Rows so far, rewritten after every run, so a run stopped midway still leaves figures.
         self.checkpoint = checkpoint
 
@@ -158,10 +201,13 @@ class Bench:
         note: str = "",
         run: str = "standard",
         round_: int = 0,
+        buster: str = "cb",
     ) -> Row:
         headers = headers or {}
-        probe_path = path + ("&" if "?" in path else "?") + "cb=probe" if cold else path
-        probe = httpx.get(server.base + probe_path, headers=headers, timeout=30)
+        probe_path = path + ("&" if "?" in path else "?") + f"{buster}=probe" if cold else path
+        # As the load asks: httpx alone would ask for compressed answers.
+        probe_headers = {"Accept-Encoding": "identity", **headers}
+        probe = httpx.get(server.base + probe_path, headers=probe_headers, timeout=30)
         load = Load(
             url=server.base + path,
             cold=cold,
@@ -169,6 +215,7 @@ class Bench:
             connections=connections or self.plan.connections,
             threads=threads or self.plan.threads,
             seconds=seconds or self.plan.seconds,
+            buster=buster,
         )
         if probe.status_code >= 500:
             note = f"{note}; server error: {server.last_error()}".lstrip("; ")
@@ -204,7 +251,7 @@ class Bench:
             database=database,
             path=path,
             status=probe.status_code,
-            body_bytes=len(probe.content),
+            body_bytes=probe.num_bytes_downloaded,  # as sent: gzipped when asked for
             result=result,
             peak_rss_mb=usage.peak_rss_mb,
             peak_total_rss_mb=usage.peak_total_rss_mb,
@@ -241,6 +288,14 @@ class Bench:
         if cold:
             env |= self.plan.cold_env
         return Server("skinkb", argv, env, port, "/healthz")
+
+    def default_service(self, url: str) -> Server:
+        """`skinkb serve` in its default configuration: the database URL is its only setting
+        (SKINKB_ variables of the environment this runs in are not passed on)."""
+        server = self.service(url)
+        server.env = {k: v for k, v in server.env.items() if not k.startswith("SKINKB_")}
+        server.env["SKINKB_DATABASE_URL"] = url
+        return server
 
     def cold_then_warm(
         self, url: str, run: Callable[[Server, bool], None], workers: int = 1
@@ -306,7 +361,10 @@ class Bench:
             self.skip("no /v1/search yet (issue 4): search not measured")
         else:
             out.append(("search", f"/v1/search?q={SEARCH_QUERY}", {}))
-        etag = httpx.get(server.base + RELATION, timeout=30).headers.get("etag")
+        # The ETag of the answer wrk gets (it asks for no encoding): httpx's would name its
+        # compressed variant, which a request without Accept-Encoding does not match.
+        plain = {"Accept-Encoding": "identity"}
+        etag = httpx.get(server.base + RELATION, headers=plain, timeout=30).headers.get("etag")
         if etag:
             out.append(("revalidate-304", RELATION, {"If-None-Match": etag}))
         else:
@@ -324,22 +382,52 @@ class Bench:
 
     def run(self) -> None:
         plan = self.plan
-        databases = {}
-        for name in plan.scales:
-            started = time.monotonic()
-            path, info = synth.sqlite_database(synth.SCALES[name], plan.seed)
-            if plan.analyze:
-                path = synth.analyzed_copy(path)
-            url = f"sqlite:///{path}"
-            databases[name] = (path, url, link_rows(url))
-            self.say(
-                f"scale {name}: {path.name}, {databases[name][2]} links "
-                f"(built in {info.seconds} s; ready in {time.monotonic() - started:.1f} s)"
-            )
-
+        databases = {name: self.database(name) for name in plan.scales}
         body_dir = Path(tempfile.mkdtemp(prefix="bench-body-"))
         body = body_dir / "relation.json"
         limit_rps: dict[int, float] = {}
+        largest = plan.scales[-1]
+        try:
+            if "standard" not in plan.skip:
+                self.standard(databases, body, limit_rps)
+            if "paired" not in plan.skip:
+                self.paired(largest, *databases[largest])
+            if "default-config" not in plan.skip:
+                self.paired_default(largest, *databases[largest][1:])
+            if "datasette" not in plan.skip:
+                for name in dict.fromkeys((plan.scales[0], largest)):
+                    self.paired_datasette(name, *databases[name])
+            if "standard" not in plan.skip:
+                self.at_largest(largest, *databases[largest][1:], body, limit_rps)
+            if plan.postgres and "postgres" not in plan.skip:
+                self.postgres(plan.postgres)
+            if plan.postgres and "scaleout" not in plan.skip:
+                self.scaleout()
+        finally:
+            shutil.rmtree(body_dir, ignore_errors=True)
+        self.ratios(limit_rps)
+
+    def database(self, name: str) -> tuple[Path, str, int]:
+        """The SQLite file of a scale (built, or taken from the cache), its URL and link rows."""
+        if name not in self.databases:
+            started = time.monotonic()
+            path, info = synth.sqlite_database(synth.SCALES[name], self.plan.seed)
+            if self.plan.analyze:
+                path = synth.analyzed_copy(path)
+            url = f"sqlite:///{path}"
+            self.databases[name] = (path, url, link_rows(url))
+            self.say(
+                f"scale {name}: {path.name}, {self.databases[name][2]} links "
+                f"(built in {info.seconds} s; ready in {time.monotonic() - started:.1f} s)"
+            )
+        return self.databases[name]
+
+    def standard(
+        self, databases: dict[str, tuple[Path, str, int]], body: Path, limit_rps: dict[int, float]
+    ) -> None:
+        """The limit, then at each scale Datasette's relation and every service endpoint, cold and
+        warm: one run each."""
+        plan = self.plan
         first_path, first_url, first_links = databases[plan.scales[0]]
         with self.service(first_url) as server:
             body.write_bytes(httpx.get(server.base + RELATION).content)
@@ -407,9 +495,12 @@ class Bench:
 
             self.cold_then_warm(url, every_endpoint)
 
-        largest = plan.scales[-1]
-        path, url, links = databases[largest]
-        self.paired(largest, path, url, links)
+    def at_largest(
+        self, largest: str, url: str, links: int, body: Path, limit_rps: dict[int, float]
+    ) -> None:
+        """At the largest scale: two workers (the limit and the relation), search with one
+        client, and no collapse under `collapse_connections` connections."""
+        plan = self.plan
         self.say(f"workers 2 at scale {largest}")
         with self.limit(body, workers=2) as server:
             row = self.measure(
@@ -469,14 +560,33 @@ class Bench:
                 seconds=plan.collapse_seconds,
                 run="no-collapse",
             )
-        if plan.postgres:
-            self.postgres(plan.postgres)
 
-        self.ratios(limit_rps)
-        for d in (body_dir,):
-            for f in d.iterdir():
-                f.unlink()
-            d.rmdir()
+    # --- paired rounds -------------------------------------------------------------------
+
+    def one_round(self, run: str, scale: str, links: int, **fixed: Any) -> Callable[..., Row]:
+        """`measure(server, target, endpoint, path, cold, n, ...)` for one run of a paired
+        round: half the standard duration, with the run's name, scale and links fixed."""
+        seconds = max(self.plan.seconds // 2, 1)
+
+        def one(
+            server: Server, target: str, endpoint: str, path: str, cold: bool, n: int, **kw: Any
+        ) -> Row:
+            return self.measure(
+                server,
+                scale=scale,
+                links=links,
+                target=target,
+                endpoint=endpoint,
+                path=path,
+                cold=cold,
+                seconds=seconds,
+                run=run,
+                round_=n,
+                **fixed,
+                **kw,
+            )
+
+        return one
 
     def paired(self, scale: str, path: Path, url: str, links: int) -> None:
         """The ratio targets measured back to back, `paired_rounds` times over.
@@ -490,25 +600,10 @@ class Bench:
         rounds = self.plan.paired_rounds
         if not rounds:
             return
-        seconds = max(self.plan.seconds // 2, 1)
-        self.say(f"paired: {rounds} rounds of {seconds} s runs back to back at scale {scale}")
+        self.say(f"paired: {rounds} rounds of back-to-back runs at scale {scale}")
         bodies = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
         ds_path = datasette_app.relation_path(path, SLUG)
-
-        def one(server: Server, target: str, endpoint: str, p: str, cold: bool, n: int) -> Row:
-            return self.measure(
-                server,
-                scale=scale,
-                links=links,
-                target=target,
-                endpoint=endpoint,
-                path=p,
-                cold=cold,
-                seconds=seconds,
-                run="paired",
-                round_=n,
-            )
-
+        one = self.one_round("paired", scale, links)
         try:
             with (
                 self.service(url) as warm,
@@ -522,8 +617,7 @@ class Bench:
                     if not headers
                 ]
                 for endpoint, p in endpoints:
-                    body = httpx.get(warm.base + p, timeout=30).content
-                    (bodies / f"{endpoint}.json").write_bytes(body)
+                    save_bodies(warm, endpoint, p, bodies)
                 with self.limit(bodies) as limit:
                     for n in range(1, rounds + 1):
                         for endpoint, p in endpoints:
@@ -534,9 +628,65 @@ class Bench:
                         c = one(cold, "service", "relation", RELATION, True, n)
                         c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
         finally:
-            for f in bodies.iterdir():
-                f.unlink()
-            bodies.rmdir()
+            shutil.rmtree(bodies, ignore_errors=True)
+
+    def paired_default(self, scale: str, url: str, links: int) -> None:
+        """Warm reads of the service in its default configuration (request log on) against the
+        limit serving the same bytes, back to back: plain (run `paired-log`), and gzipped (run
+        `paired-gzip`: the load asks for gzip, the limit sends the service's gzipped bytes as
+        they are, so neither compresses per request)."""
+        rounds = self.plan.paired_rounds
+        if not rounds:
+            return
+        self.say(f"default configuration ({default_config_text()}): {rounds} rounds at {scale}")
+        bodies = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
+        log = self.one_round("paired-log", scale, links)
+        gzip = self.one_round("paired-gzip", scale, links, headers=GZIP)
+        try:
+            with self.default_service(url) as service:
+                endpoints = [
+                    (e, p)
+                    for e, p, headers in self.endpoints(service, deep_cursor(url))
+                    if not headers
+                ]
+                gzipped = {e: save_bodies(service, e, p, bodies) for e, p in endpoints}
+                with self.limit(bodies) as limit:
+                    for n in range(1, rounds + 1):
+                        for e, p in endpoints:
+                            a = log(limit, "limit", e, f"/{e}", False, n)
+                            b = log(service, "service", e, p, False, n)
+                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+                            same = f"/{e}.gz" if gzipped[e] else f"/{e}"
+                            a = gzip(limit, "limit", e, same, False, n)
+                            b = gzip(service, "service", e, p, False, n)
+                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+        finally:
+            shutil.rmtree(bodies, ignore_errors=True)
+
+    def paired_datasette(self, scale: str, path: Path, url: str, links: int) -> None:
+        """Cold list, detail and search against Datasette's closest pages, back to back: its
+        table page, row page and full-text search (`DATASETTE_PAGES`). Plain detail is the fair
+        match of a row page; detail with ?include= is measured against the same row page too."""
+        rounds = self.plan.paired_rounds
+        if not rounds:
+            return
+        self.say(f"paired with Datasette's pages: {rounds} rounds at scale {scale}")
+        one = self.one_round("paired-datasette", scale, links)
+        with self.service(url, cold=True) as cold, self.datasette(path) as datasette:
+            found = {e: p for e, p, headers in self.endpoints(cold, deep_cursor(url))}
+            pairs = [
+                (e, p, DATASETTE_PAGES[e](path))
+                for e, p in {"detail": DETAIL, **found}.items()
+                if e in DATASETTE_PAGES
+            ]
+            for n in range(1, rounds + 1):
+                for endpoint, p, ds_path in pairs:
+                    # `cb` would filter a Datasette table page by a column of that name.
+                    d = one(datasette, "datasette", endpoint, ds_path, True, n, buster="_cb")
+                    c = one(cold, "service", endpoint, p, True, n)
+                    c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
+
+    # --- PostgreSQL ----------------------------------------------------------------------
 
     def postgres(self, admin_url: str) -> None:
         plan = self.plan
@@ -564,7 +714,8 @@ class Bench:
                 database="postgresql",
             )
 
-        self.cold_then_warm(url, on_postgres)
+        if "standard" not in plan.skip:
+            self.cold_then_warm(url, on_postgres)
         with self.service(url, cold=True) as server:
             self.say(f"no collapse: {plan.collapse_connections} connections on PostgreSQL")
             self.measure(
@@ -580,6 +731,53 @@ class Bench:
                 seconds=plan.collapse_seconds,
                 run="no-collapse",
             )
+        self.paired_postgres(url, links)
+
+    def paired_postgres(self, url: str, links: int) -> None:
+        """The cold relation on PostgreSQL against the same on SQLite at the same scale (its file
+        built if that scale is not among the run's), back to back (run `paired-postgres`)."""
+        rounds = self.plan.paired_rounds
+        if not rounds:
+            return
+        scale = self.plan.postgres_scale
+        path, sqlite_url, sqlite_links = self.database(scale)
+        self.say(f"paired PostgreSQL and SQLite: {rounds} rounds at scale {scale}")
+        on_sqlite = self.one_round("paired-postgres", scale, sqlite_links)
+        on_pg = self.one_round("paired-postgres", scale, links, database="postgresql")
+        with self.service(url, cold=True) as pg, self.service(sqlite_url, cold=True) as lite:
+            for n in range(1, rounds + 1):
+                a = on_sqlite(lite, "service", "relation", RELATION, True, n)
+                b = on_pg(pg, "service", "relation", RELATION, True, n)
+                b.ratio_to_sqlite = round(b.result.rps / max(a.result.rps, 1e-9), 2)
+
+    def scaleout(self) -> None:
+        """An edit's propagation through three `skinkb serve` processes on PostgreSQL, without
+        and with a streaming replica behind them (bench.scaleout, which stops its servers). The
+        replica is stopped afterwards unless it was running before."""
+        edits = self.plan.scaleout_edits
+        if not edits:
+            return
+        was_running = replica.running()
+        try:
+            for use_replica in (False, True):
+                setup = "with a replica" if use_replica else "without a replica"
+                self.say(f"scale-out: {edits} edits through 3 processes {setup}")
+                try:
+                    summary = scaleout.measure(edits, 3, use_replica)
+                except replica.NoReplica as reason:
+                    self.skip(f"scale-out {setup} not measured: {reason}")
+                    continue
+                except Exception as exc:  # noqa: BLE001 - a failed setup is a note, not a crash
+                    self.skip(f"scale-out {setup} failed: {type(exc).__name__}: {str(exc)[:200]}")
+                    continue
+                self.scaleouts.append(summary)
+                self.say(
+                    f"  propagation p50 {summary['propagation_p50_ms']} ms, "
+                    f"p99 {summary['propagation_p99_ms']} ms"
+                )
+        finally:
+            if not was_running:
+                replica.stop()
 
     def ratios(self, limit_rps: dict[int, float]) -> None:
         datasette = {
@@ -671,6 +869,17 @@ def make_plan(args: argparse.Namespace) -> Plan:
     plan.paired_rounds = (
         args.paired_rounds if args.paired_rounds is not None else (0 if quick else 3)
     )
+    plan.scaleout_edits = args.scaleout_edits
+    plan.skip = args.skip.split(",") if args.skip else []
+    for part in plan.skip:
+        if part not in PARTS:
+            raise SystemExit(f"unknown part {part!r} to skip; known: {', '.join(PARTS)}")
+    if plan.skip:
+        plan.notes.append(f"parts left out (--skip): {', '.join(plan.skip)}")
+    if postgres and postgres != DEFAULT_PG_ADMIN and "scaleout" not in plan.skip:
+        plan.notes.append(
+            f"the scale-out runs use bench.faults' PostgreSQL ({DEFAULT_PG_ADMIN}), not {postgres}"
+        )
     if plan.analyze:
         plan.notes.append("SQLite files analyzed (ANALYZE) after they were built")
     if plan.cold_env:
@@ -715,6 +924,8 @@ def run(args: argparse.Namespace) -> int:
         "load_tool": tool,
         "plan": asdict(plan),
         "service_env": SERVICE_ENV,
+        "default_config": default_config_text(),
+        "scaleout": bench.scaleouts,
         "loop": settings.server_loop,
         "notes": plan.notes + bench.skipped,
         "seconds": round(time.monotonic() - started, 1),

@@ -70,7 +70,11 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
 
 
 class Server:
-    """A server process group on loopback, up once `ready_path` answers 200, stopped on exit."""
+    """A server process group on loopback, up once `ready_path` answers 200, stopped on exit.
+
+    Its stdout and stderr go to a file, never a pipe: with the request log on, a server writes a
+    line per request, and a pipe nobody reads would fill and block it.
+    """
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str):
         self.name, self.argv, self.port, self.ready_path = name, argv, port, ready_path
@@ -78,6 +82,8 @@ class Server:
         self.log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
         self._killing = threading.Lock()
+        self._read_to = 0  # how far error_lines has read the log
+        self._errors: list[str] = []
 
     @property
     def base(self) -> str:
@@ -88,6 +94,7 @@ class Server:
 
     def start(self, timeout: float = 120) -> "Server":
         """Start (or start again) and wait until `ready_path` answers 200."""
+        self._read_to, self._errors = 0, []
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -112,12 +119,19 @@ class Server:
         raise RuntimeError(f"{self.name} did not come up on {self.base}:\n{tail}")
 
     def error_lines(self) -> list[str]:
-        """The error lines the server has logged so far."""
-        return [
+        """The error lines the server has logged so far. The log is read on from where the last
+        call stopped: with a line per request it grows by megabytes a run."""
+        with self.log.open("rb") as log:
+            log.seek(self._read_to)
+            chunk = log.read()
+        complete = chunk.rfind(b"\n") + 1  # a line being written is read next time
+        self._read_to += complete
+        self._errors += [
             line
-            for line in self.log.read_text(errors="replace").splitlines()
+            for line in chunk[:complete].decode(errors="replace").splitlines()
             if '"level": "error"' in line or line.startswith(("ERROR", "Traceback", "sqlalchemy"))
         ]
+        return list(self._errors)
 
     def last_error(self) -> str:
         """The last error line the server logged, for a note when a probe got a 5xx."""

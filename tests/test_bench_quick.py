@@ -134,3 +134,68 @@ class TestPairedVerdicts:
         lines = report.targets(rows, ["seed", "100k"])
         assert next(line for line in lines if line.startswith("| warm")).count("| met |") == 1
         assert "**not met**" in next(line for line in lines if line.startswith("| cold"))
+
+
+class TestIssue18Verdicts:
+    """Issue 18's targets: paired medians per endpoint and scale, and the scale-out summaries."""
+
+    def test_datasette_pages_are_judged_per_scale_and_include_is_not(self) -> None:
+        rows = [
+            _row(
+                "service",
+                e,
+                "cold",
+                1,
+                run="paired-datasette",
+                round=n,
+                scale=scale,
+                ratio_to_datasette=r,
+            )
+            for scale, ratios in {
+                "seed": {"list": 2.0, "detail": 1.6, "search": 1.7, "detail+include": 0.3},
+                "100k": {"list": 2.0, "detail": 1.4, "search": 1.7},
+            }.items()
+            for e, r in ratios.items()
+            for n in (1, 2, 3)
+        ]
+        meta = {"plan": {"connections": 32}, "default_config": ""}
+        lines = report.targets_18(rows, meta)
+        seed = next(line for line in lines if "Datasette at seed" in line)
+        big = next(line for line in lines if "Datasette at 100k" in line)
+        assert "| met |" in seed and "not judged: detail+include" in seed
+        assert "**not met**" in big
+
+    def test_postgres_ratio_and_scaleout(self) -> None:
+        rows = [
+            _row("service", "relation", "cold", 1000, run="paired-postgres", round=n)
+            for n in (1, 2, 3)
+        ] + [
+            _row(
+                "service",
+                "relation",
+                "cold",
+                700,
+                run="paired-postgres",
+                round=n,
+                database="postgresql",
+                ratio_to_sqlite=r,
+            )
+            for n, r in enumerate((0.5, 0.7, 0.65), 1)
+        ]
+        scaleout = {
+            "processes": 3,
+            "replica": True,
+            "edits": 100,
+            "propagation_p50_ms": 20.0,
+            "propagation_p99_ms": 1200.0,
+            "propagation_max_ms": 1500.0,
+            "not_shown_within_10_s": 0,
+            "edits_with_differing_etags": 0,
+        }
+        meta = {"plan": {"connections": 32}, "default_config": "", "scaleout": [scaleout]}
+        lines = report.targets_18(rows, meta)
+        pg = next(line for line in lines if line.startswith("| PostgreSQL cold"))
+        assert "| met |" in pg and "0.65× (0.50–0.70×)" in pg
+        replica = next(line for line in lines if "with a replica" in line)
+        assert "**not met**" in replica and "p99 1200 ms" in replica
+        assert "not measured" in next(line for line in lines if "without a replica" in line)
