@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import PageDep, SessionDep
+from api.deps import PageDep, SessionDep, off_the_loop
 from api.errors import InvalidParameter
 from api.http.paging import link_next, next_url
 from api.http.problems import problem_responses
@@ -33,7 +33,8 @@ def _after(key: list[str] | None) -> tuple[int, int] | None:
 
 
 @router.get("", response_model=ChangesPage, responses=problem_responses(410, 422))
-async def list_changes(session: SessionDep, page: PageDep, since: Since = 0) -> dict:
+@off_the_loop
+def list_changes(session: SessionDep, page: PageDep, since: Since = 0) -> dict:
     """Changes after revision `since`, oldest first, and the current `revision`: follow `next`
     to the last page, keep its `revision`, and ask with it next time. Deletions and
     withdrawals are kept for SKINKB_CHANGES_RETENTION_DAYS; an older `since` answers 410: resync.

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.config import settings
-from api.deps import SessionDep, conditional_get
+from api.deps import SessionDep, conditional_get, off_the_loop
 from api.http import sitemap
 from api.http.responses import Prevalidated
 from api.kb import bulk, queries
@@ -36,7 +36,8 @@ class Export(BaseModel):
 
 
 @router.get("", response_model=Export)
-async def export(session: SessionDep) -> Prevalidated:
+@off_the_loop
+def export(session: SessionDep) -> Prevalidated:
     """What the public sees, all at once: published entities as published (no pending edit),
     ordered by slug in each collection."""
     return Prevalidated(bulk.export_published(session))
@@ -49,7 +50,8 @@ async def export(session: SessionDep) -> Prevalidated:
     response_class=sitemap.SitemapXML,
     responses={200: {"content": {"application/xml": {}}, "description": "A sitemap."}},
 )
-async def sitemap_xml(request: Request, session: SessionDep) -> sitemap.SitemapXML:
+@off_the_loop
+def sitemap_xml(request: Request, session: SessionDep) -> sitemap.SitemapXML:
     """The public URL of every published entity, under the public base URL."""
     base = (settings.public_base_url or str(request.base_url)).rstrip("/")
     urls = [

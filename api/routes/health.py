@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.db import migrations
-from api.deps import SessionDep
+from api.deps import SessionDep, off_the_loop
 from api.errors import AppError
 from api.http.problems import problem_responses
 
@@ -19,13 +19,15 @@ class NotReady(AppError):
 
 
 @router.get("/healthz", responses=problem_responses(503))
-async def healthz(session: SessionDep) -> dict[str, str]:
+@off_the_loop
+def healthz(session: SessionDep) -> dict[str, str]:
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses=problem_responses(503))
-async def readyz(session: SessionDep) -> dict[str, str]:
+@off_the_loop
+def readyz(session: SessionDep) -> dict[str, str]:
     current = MigrationContext.configure(session.connection()).get_current_revision()
     head = migrations.head_revision()
     if current != head:

@@ -8,15 +8,17 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from api.deps import get_session
+from api.deps import _CHECKS_REVISION, get_session
 from api.kb import queries
 from api.main import app
 from tests.conftest import TEST_DATABASE_URL
 
-pytestmark = pytest.mark.skipif(
+on_postgresql = pytest.mark.skipif(
     not TEST_DATABASE_URL.startswith("postgresql"), reason="round trips are PostgreSQL's"
 )
 SLOW = 0.4
@@ -60,6 +62,29 @@ def four_at_once(path: str) -> tuple[float, list[int]]:
     return took, [r.status_code for r in answers]
 
 
+def test_every_read_that_takes_a_session_can_leave_the_loop() -> None:
+    """No public or health GET waits on the database on the event loop: each is a plain
+    function that `off_the_loop` runs on the threadpool on PostgreSQL."""
+    reads = [
+        (context.path or "", context.endpoint, context.original_route)
+        for context in iter_route_contexts(app.routes)
+        if "GET" in (context.methods or ())
+        and isinstance(context.original_route, APIRoute)
+        and not (context.path or "").startswith("/v1/admin")
+    ]
+    on_the_loop = [
+        path
+        for path, endpoint, route in reads
+        if takes_session(route.dependant) and not getattr(endpoint, _CHECKS_REVISION, False)
+    ]
+    assert len(reads) > 30 and on_the_loop == []
+
+
+def takes_session(dependant: Dependant) -> bool:
+    return any(d.call is get_session or takes_session(d) for d in dependant.dependencies)
+
+
+@on_postgresql
 class TestReadsOverlap:
     def test_detail_reads_overlap(
         self, own_sessions: None, monkeypatch: pytest.MonkeyPatch
