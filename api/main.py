@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 
 from api.config import settings
 from api.deps import conditional_get, get_session, known_key
@@ -132,24 +132,26 @@ app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
 app.add_middleware(NoStoreForAdmin)
 app.add_middleware(RequestContextMiddleware)
 
-v1 = APIRouter(prefix="/v1", dependencies=[Depends(conditional_get)])
-v1.include_router(procedures.router)
-v1.include_router(side_effects.router)
-v1.include_router(contraindications.router)
-v1.include_router(ingredients.router)
-v1.include_router(conditions.router)
-v1.include_router(experts.router)
-v1.include_router(quotes.router)
-v1.include_router(sources.router)
-v1.include_router(topics.router)
-v1.include_router(positions.router)
-v1.include_router(admin.router)
-v1.include_router(search.router)
-v1.include_router(stats.router)
-v1.include_router(export.router)
-v1.include_router(changes.router)
-
-app.include_router(v1)
+# Each router straight under the app, the public ones first and admin last: FastAPI walks the
+# routers nested under an included one on every match, so a public read walks only its own.
+for router in (
+    procedures.router,
+    side_effects.router,
+    contraindications.router,
+    ingredients.router,
+    conditions.router,
+    experts.router,
+    quotes.router,
+    sources.router,
+    topics.router,
+    positions.router,
+    search.router,
+    stats.router,
+    export.router,
+    changes.router,
+    admin.router,
+):
+    app.include_router(router, prefix="/v1", dependencies=[Depends(conditional_get)])
 app.include_router(export.sitemap_router)
 app.include_router(health.router)
 install_webapp(app, settings.docs_enabled)
