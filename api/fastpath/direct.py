@@ -10,7 +10,7 @@ endpoint that raises, or a failure to prepare (logged once) goes to FastAPI.
 
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import UnionType
@@ -25,13 +25,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.config import settings
 from api.db.engine import get_read_engine, is_remote, open_session
 from api.fastpath import enabled, fell_back
-from api.fastpath.read_connection import ReadConnection, Reads, read_connection
+from api.fastpath.read_connection import (
+    ReadConnection,
+    Reads,
+    read_connection,
+    thread_read_connections,
+)
 from api.fastpath.response_cache import revision_check
 from api.http.caching import not_modified
 from api.http.shaping import INERT
+
+# What `_session` gives when the read is to run on a thread, on that thread's connection.
+ON_A_THREAD: Any = object()
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _DIRECT = "__skinkb_direct__"
@@ -221,6 +228,13 @@ class DirectReads:
                 if route.request_name:
                     arguments[route.request_name] = request
                 handler = inspect.unwrap(route.endpoint)
+                if session is ON_A_THREAD:
+                    if inspect.iscoroutinefunction(handler):
+                        return None
+                    # One trip to the threadpool for the revision and the read.
+                    return await run_in_threadpool(
+                        _read_on_thread, scope, route.session_names, handler, arguments
+                    )
                 if isinstance(session, Session) and is_remote(session):
                     if not inspect.iscoroutinefunction(handler):
                         # One trip to the threadpool for the revision and the read.
@@ -235,7 +249,7 @@ class DirectReads:
             return None  # FastAPI runs it again and answers with its error handlers
 
     @asynccontextmanager
-    async def _session(self, request: Request) -> AsyncIterator[Reads | None]:
+    async def _session(self, request: Request) -> AsyncIterator[Any]:
         """The worker's read connection, or when it is busy the session the session dependency
         gives; `app.dependency_overrides` of it that take nothing or the request (a test's
         database) are honoured, and for any other override, None."""
@@ -245,12 +259,14 @@ class DirectReads:
             return
         provider = overrides.get(self.session_dependency)
         if provider is None:
-            # On PostgreSQL a read waits on the network: pooled sessions, used from threads.
-            if get_read_engine().dialect.name == "sqlite" and not settings.read_database_urls:
-                with self.read_connection.reading() as held:
-                    if held is not None:
-                        yield held
-                        return
+            if get_read_engine().dialect.name != "sqlite":
+                # A read waits on the network: on a thread, with that thread's connection.
+                yield ON_A_THREAD
+                return
+            with self.read_connection.reading() as held:
+                if held is not None:
+                    yield held
+                    return
             with open_session(request.method, public=True) as session:
                 yield session
             return
@@ -280,8 +296,23 @@ async def provided(provider: Callable[..., Any], request: Request) -> AsyncItera
         yield made
 
 
+def _read_on_thread(
+    scope: Scope,
+    session_names: Sequence[str],
+    handler: Callable[..., Response],
+    arguments: dict[str, Any],
+) -> Response:
+    """A direct read on a threadpool thread, on the thread's own connection (or, while it
+    cannot be opened, a pooled session)."""
+    with thread_read_connections.reading() as held:
+        if held is not None:
+            return _read(scope, held, handler, {**arguments, **dict.fromkeys(session_names, held)})
+    with open_session("GET", public=True) as pooled:
+        return _read(scope, pooled, handler, {**arguments, **dict.fromkeys(session_names, pooled)})
+
+
 def _read(
-    scope: Scope, session: Session, handler: Callable[..., Response], arguments: dict[str, Any]
+    scope: Scope, session: Reads, handler: Callable[..., Response], arguments: dict[str, Any]
 ) -> Response:
     """A direct read on the threadpool: the revision first, then the endpoint's own read."""
     etag = revision_check(scope, session)

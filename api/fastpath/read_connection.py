@@ -1,21 +1,22 @@
-"""The connection each worker keeps for direct reads (`api.fastpath.direct`).
+"""The connections kept for direct reads (`api.fastpath.direct`).
 
-A Session costs a pool checkout, SQLAlchemy's BEGIN and two ROLLBACKs before any statement
-runs, as much as a relation read's own statements. Direct reads run on the event loop's thread
-and do not await while they read, so one connection serves them all, one read at a time: on
-SQLite each read is its own `BEGIN` ... `ROLLBACK` (one snapshot), on PostgreSQL the connection
-is in autocommit, as the read engine's are.
+A Session costs a pool checkout (with a ping on PostgreSQL), SQLAlchemy's BEGIN and two
+ROLLBACKs before any statement runs, as much as a relation read's own statements. On SQLite
+direct reads run on the event loop's thread and do not await while they read, so one connection
+serves them all, one read at a time, each read its own `BEGIN` ... `ROLLBACK` (one snapshot). On
+PostgreSQL they run on threadpool threads, each keeping a connection of its own
+(`thread_read_connections`) in autocommit, as the read engine's are.
 """
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Dialect, Engine, exc
 from sqlmodel import Session
 
-from api.db.engine import get_read_engine
+from api.db.engine import get_public_read_engine, get_read_engine
 from api.fastpath.own_connection import OwnConnection
 
 
@@ -34,6 +35,15 @@ def driver_error(
     )
 
 
+def _has_rows(cursor: Any) -> bool:
+    """Whether the statement gave rows; psycopg's result says so without building the
+    description's column objects."""
+    pgresult = getattr(cursor, "pgresult", None)
+    if pgresult is not None:
+        return bool(pgresult.nfields)
+    return cursor.description is not None
+
+
 class _Driver:
     """The detached driver connection, ready for reads, and the thread that opened it."""
 
@@ -48,6 +58,13 @@ class _Driver:
     def close(self) -> None:
         self.connection.close()
 
+    def __del__(self) -> None:
+        # A thread's own connection goes with its thread (`ThreadReadConnections`).
+        try:
+            self.connection.close()
+        except Exception:  # noqa: BLE001, S110 (closing what is already gone)
+            pass
+
 
 class ReadConnection:
     """`reading()` yields this connection for one read, or None when it is busy (a read that
@@ -55,8 +72,9 @@ class ReadConnection:
     Session. A read that raises leaves no transaction open; a statement the driver refuses, or a
     rollback that fails, drops the connection for a new one at the next read."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
-        self.own = OwnConnection(lambda: engine or get_read_engine(), _Driver)
+    def __init__(self, engine: Engine | Callable[[], Engine] | None = None) -> None:
+        make = engine if callable(engine) else lambda: engine or get_read_engine()
+        self.own = OwnConnection(make, _Driver)
         self._busy = False
 
     @property
@@ -97,7 +115,7 @@ class ReadConnection:
             cursor = held.connection.cursor()
             try:
                 cursor.execute(sql, args)
-                return list(cursor.fetchall()) if cursor.description else []
+                return list(cursor.fetchall()) if _has_rows(cursor) else []
             finally:
                 cursor.close()
         except held.dialect.loaded_dbapi.Error as error:
@@ -111,5 +129,21 @@ class ReadConnection:
         self.own.close()
 
 
+class ThreadReadConnections:
+    """A ReadConnection per thread, on the public read engine (a replica's, in turn, when
+    replicas are configured): for direct reads on PostgreSQL, which run on the threadpool. As
+    many as the threadpool has threads; each closes when its thread ends."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def reading(self) -> AbstractContextManager["ReadConnection | None"]:
+        held: ReadConnection | None = getattr(self._local, "connection", None)
+        if held is None:
+            held = self._local.connection = ReadConnection(get_public_read_engine)
+        return held.reading()
+
+
 read_connection = ReadConnection()
+thread_read_connections = ThreadReadConnections()
 Reads = Session | ReadConnection  # what the hot read queries (api.fastpath.prepared) run on

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from api.db.engine import make_engine
 from api.fastpath.prepared import Prepared
-from api.fastpath.read_connection import ReadConnection
+from api.fastpath.read_connection import ReadConnection, ThreadReadConnections
 from models.side_effect import SideEffect
 from tests.conftest import database_of_its_own, rename_side_effect
 
@@ -148,3 +148,35 @@ def test_a_database_it_cannot_open_yields_none_and_is_not_asked_again_at_once(
         assert tries == [1, 1]
     finally:
         unreachable.dispose()
+
+
+def test_each_thread_reads_on_a_connection_of_its_own_closed_with_its_thread(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("api.fastpath.read_connection.get_public_read_engine", lambda: engine)
+    connections = ThreadReadConnections()
+    drivers: list[object] = []
+
+    def read() -> None:
+        for _ in range(2):  # the same connection for every read of a thread
+            with connections.reading() as db:
+                assert db is not None and NAME.scalar(db) is not None
+                drivers.append(db.driver)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    first, again, second, _ = drivers
+    assert first is again and first is not second
+    # Each thread's connection went with its thread.
+    closed = (lambda d: d.closed) if engine.dialect.name != "sqlite" else sqlite_closed
+    assert closed(first) and closed(second)
+
+
+def sqlite_closed(driver: object) -> bool:
+    try:
+        driver.execute("SELECT 1")  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 (sqlite3.ProgrammingError: closed)
+        return True
+    return False
