@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +19,9 @@ class Settings(BaseSettings):
     # Above the threadpool size (40), so a sync handler never waits on the pool.
     db_pool_size: int = 20
     db_max_overflow: int = 30
+    # Public reads on PostgreSQL wait on the network in at most this many threads a worker (each
+    # with its connection), taking turns in order rather than contending for the GIL.
+    read_threads: int = Field(default=8, ge=1, le=40)
     db_echo: bool = False
     page_size_default: int = 20
     page_size_max: int = 100

@@ -10,10 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.config import settings
-from api.db.engine import is_remote, open_session
+from api.db.engine import is_remote, on_a_read_thread, open_session
 from api.errors import Forbidden, Unauthorized
 from api.fastpath.response_cache import revision_check
 from api.http.caching import NotModified, is_public_read
@@ -72,7 +71,7 @@ def off_the_loop(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
             return handler(*args, **kwargs)
         scope = _revision_check_due.get(None)
         _revision_check_due.set(None)
-        return await run_in_threadpool(_checked, scope, session, handler, args, kwargs)
+        return await on_a_read_thread(_checked, scope, session, handler, args, kwargs)
 
     setattr(endpoint, _CHECKS_REVISION, True)
     return endpoint

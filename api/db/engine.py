@@ -1,9 +1,12 @@
 """Engines and sessions for SQLite and PostgreSQL alike."""
 
+import functools
 import itertools
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import orjson
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
@@ -12,6 +15,7 @@ from sqlmodel import Session, create_engine
 from api.config import settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -120,3 +124,14 @@ def open_session(method: str, public: bool = False) -> Session:
     if method not in READ_METHODS:
         return Session(get_write_engine())
     return Session(get_public_read_engine() if public else get_read_engine())
+
+
+@lru_cache(maxsize=1)
+def read_threads() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(settings.read_threads)
+
+
+async def on_a_read_thread(read: Callable[..., T], *args: Any) -> T:
+    """`read(*args)` on the threadpool, at most `SKINKB_READ_THREADS` at once (a public read
+    on PostgreSQL: waiting there holds up no other request)."""
+    return await anyio.to_thread.run_sync(functools.partial(read, *args), limiter=read_threads())

@@ -21,11 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.db.engine import get_read_engine, is_remote, open_session
+from api.db.engine import get_read_engine, is_remote, on_a_read_thread, open_session
 from api.fastpath import enabled, fell_back
 from api.fastpath.read_connection import (
     ReadConnection,
@@ -232,13 +231,13 @@ class DirectReads:
                     if inspect.iscoroutinefunction(handler):
                         return None
                     # One trip to the threadpool for the revision and the read.
-                    return await run_in_threadpool(
+                    return await on_a_read_thread(
                         _read_on_thread, scope, route.session_names, handler, arguments
                     )
                 if isinstance(session, Session) and is_remote(session):
                     if not inspect.iscoroutinefunction(handler):
                         # One trip to the threadpool for the revision and the read.
-                        return await run_in_threadpool(_read, scope, session, handler, arguments)
+                        return await on_a_read_thread(_read, scope, session, handler, arguments)
                     return None
                 etag = revision_check(scope, session)
                 if etag is not None:

@@ -13,6 +13,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from api.config import settings
+from api.db.engine import read_threads
 from api.deps import _CHECKS_REVISION, get_session
 from api.kb import queries
 from api.main import app
@@ -101,3 +103,16 @@ class TestReadsOverlap:
         took, statuses = four_at_once("/v1/procedures/at-home-derma-roller/side-effects")
         assert statuses == [200] * 4
         assert took < 3 * SLOW
+
+    def test_at_most_read_threads_at_once(
+        self, own_sessions: None, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(settings, "read_threads", 2)
+        read_threads.cache_clear()
+        try:
+            monkeypatch.setattr(queries, "procedure_detail", slowed(queries.procedure_detail))
+            took, statuses = four_at_once("/v1/procedures/at-home-derma-roller")
+        finally:
+            read_threads.cache_clear()
+        assert statuses == [200] * 4
+        assert 2 * SLOW <= took < 3 * SLOW  # two at a time
