@@ -14,8 +14,11 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session
 
+from api.config import settings
 from api.db.engine import make_engine
+from api.fastpath import response_cache
 from api.fastpath.kb_revision import RETRY_SECONDS, RevisionProbe, SQLiteWatch
+from api.fastpath.read_connection import ReadConnection
 from models.search import kb_revision
 from tests.conftest import database_of_its_own, rename_side_effect
 
@@ -189,3 +192,33 @@ def test_a_database_without_the_counter_answers_none_and_is_not_asked_again_at_o
     finally:
         probe.close()
         engine.dispose()
+
+
+def test_a_read_on_the_primarys_own_connection_takes_the_probes_revision(
+    engine: Engine, probe: RevisionProbe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a relation read asks no revision of the database: the probe heard it. A
+    Session, SQLite and a replica read it in the read's own transaction."""
+    monkeypatch.setattr(response_cache, "probe", probe)
+    held = ReadConnection(engine)
+    asked: list[object] = []
+    read_in_transaction = response_cache.current_revision
+
+    def current_revision(db: object) -> int:
+        asked.append(db)
+        return read_in_transaction(db)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(response_cache, "current_revision", current_revision)
+    try:
+        rename_side_effect(engine, SLUG, "Before the first revision")
+        with held.reading() as db:
+            assert db is not None
+            assert response_cache.first_revision(db) == committed_revision(engine)
+            on_postgresql = engine.dialect.name == "postgresql"
+            assert asked == ([] if on_postgresql else [db])
+            monkeypatch.setattr(settings, "read_database_urls", ["postgresql://replica"])
+            asked.clear()
+            response_cache.first_revision(db)
+            assert asked == [db]
+    finally:
+        held.close()
