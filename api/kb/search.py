@@ -5,14 +5,19 @@ SQLite matches with FTS5 (bm25 ranking, `snippet()`), PostgreSQL with a weighted
 (migration 0003). A word that matches nothing is widened to the indexed words that look like it
 (trigram similarity: `search_vocab` on SQLite, pg_trgm over `search_word` on PostgreSQL), so a
 small typo still finds its word; aliases are indexed with the names, so brand names find their
-entity.
+entity. On SQLite a one-word query reads its first page off `search_posting` (migration 0009)
+instead of having FTS5 score every match (`_Sqlite.by_postings`).
 """
 
 import html
+import math
 import re
+import sqlite3
+import threading
 from array import array
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
@@ -53,7 +58,16 @@ MIN_TYPO_LENGTH = 4  # shorter words have too many look-alikes to guess from
 SIMILARITY = 0.45
 CANDIDATES = 3
 # SQLite ranks by bm25 with these column weights (name, aliases, body), and marks snippets.
-_BM25 = "bm25(search_fts, 10.0, 5.0, 1.0)"
+# `search_posting` (migration 0009) sums the same weights per term and entry.
+WEIGHTS = (10.0, 5.0, 1.0)
+_BM25 = f"bm25(search_fts, {', '.join(map(str, WEIGHTS))})"
+# FTS5's bm25 parameters, and the tokenizer of search_fts (migration 0003).
+_K1, _B = 1.2, 0.75
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+# Scores of the same one-word query computed here and by FTS5 differ by a few units in the last
+# place at most; closer than this, two entries of different weight or length could be ordered
+# either way, and `by_postings` leaves the page to FTS5.
+_CLOSE = 1e-9
 _SNIPPET = "snippet(search_fts, -1, :open, :close, '…', 16)"
 # The same snippet unmarked, only for an entry whose text holds a marker character itself
 # (`unmarked`): snippet() reads the stored text as it is.
@@ -192,6 +206,125 @@ class Vocabulary:
 vocabularies: RevisionMemo[str, Vocabulary] = RevisionMemo(size=4)
 
 
+class _Tokenizer:
+    """The terms FTS5 makes of a word, from a private in-memory FTS5 table (one a thread) with
+    the tokenizer of search_fts: the same library, so the same stemming."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def terms(self, word: str) -> list[str]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(w, content='', tokenize='{TOKENIZE}')")
+            conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+            self._local.conn = conn
+        conn.execute("INSERT INTO t (rowid, w) VALUES (1, ?)", (word,))
+        terms = [r[0] for r in conn.execute("SELECT term FROM v ORDER BY offset")]
+        conn.execute("INSERT INTO t (t) VALUES ('delete-all')")
+        return terms
+
+
+tokenizer = _Tokenizer()
+
+
+def _varints(blob: bytes) -> list[int]:
+    """SQLite's varints (FTS5 stores its averages record as these)."""
+    values, value, length = [], 0, 0
+    for byte in blob:
+        if length == 8:
+            values.append((value << 8) | byte)
+            value = length = 0
+            continue
+        value, length = (value << 7) | (byte & 0x7F), length + 1
+        if byte < 0x80:
+            values.append(value)
+            value = length = 0
+    return values
+
+
+class _Bm25(NamedTuple):
+    """FTS5's bm25 for a one-term query, as a function of the term's weighted frequency in an
+    entry and the entry's length, computed as FTS5 computes it (fts5_aux.c)."""
+
+    idf: float
+    avgdl: float
+
+    @classmethod
+    def of(cls, matched: int, averages: bytes) -> "_Bm25 | None":
+        """`matched` is how many entries hold the term, `averages` search_fts's averages
+        record (entries, then tokens per column); None if that record is not as expected."""
+        counts = _varints(averages)
+        if len(counts) != 1 + len(WEIGHTS) or counts[0] <= 0:
+            return None
+        rows, tokens = counts[0], sum(counts[1:])
+        idf = math.log((rows - matched + 0.5) / (matched + 0.5))
+        return cls(idf if idf > 0.0 else 1e-6, tokens / rows)
+
+    def __call__(self, weight: float, length: float) -> float:
+        frequency = (weight * (_K1 + 1.0)) / (weight + _K1 * (1 - _B + _B * length / self.avgdl))
+        return -1.0 * (0.0 + self.idf * frequency)
+
+
+# The same in SQL, of a posting `p`, to leave out what cannot come near the page.
+_SCORE = "-(:idf * ((p.weight * :k1_1) / (p.weight + :k1 * (:one_b + :b * p.size / :avgdl))))"
+# Per weight of a term (walked down the primary key), its edge: the entry after the first :size
+# in (length, type, slug) order, none when there are no more. Then of those first :size
+# entries, the visible ones of the wanted types scoring no worse than the best edge (:near
+# makes room for rounding). Rows without an id are the edges.
+_EDGE_OF = (
+    "(SELECT {column} FROM search_posting WHERE term = :term AND weight = w.weight "
+    "ORDER BY size, entity_type, slug, entry_id LIMIT 1 OFFSET :size)"
+)
+_BY_POSTINGS = text(
+    "WITH RECURSIVE weights(weight) AS (SELECT max(weight) FROM search_posting "
+    "WHERE term = :term UNION ALL SELECT (SELECT max(weight) FROM search_posting "
+    "WHERE term = :term AND weight < w.weight) FROM weights w WHERE w.weight IS NOT NULL), "
+    "edge(weight, size, entity_type, slug) AS MATERIALIZED (SELECT w.weight, "
+    + ", ".join(_EDGE_OF.format(column=c) for c in ("size", "entity_type", "slug"))
+    + " FROM weights w WHERE w.weight IS NOT NULL) "
+    "SELECT NULL AS id, weight, size, entity_type, slug FROM edge "
+    "WHERE size IS NOT NULL UNION ALL "
+    "SELECT e.id, p.weight, p.size, p.entity_type, p.slug FROM edge "
+    "JOIN search_posting p ON p.term = :term AND p.weight = edge.weight "
+    "AND (p.size, p.entity_type, p.slug) < (coalesce(edge.size, 1 << 62), "
+    "coalesce(edge.entity_type, ''), coalesce(edge.slug, '')) "
+    "JOIN search_entry e ON e.id = p.entry_id "
+    f"WHERE p.entity_type IN :types AND {_VISIBLE} AND coalesce({_SCORE} <= "
+    f"(SELECT min({_SCORE.replace('p.', 'x.')}) * :near FROM edge x WHERE x.size IS NOT NULL), 1)"
+)
+
+
+class _Bound:
+    """What the entries `by_postings` left out can score: of each weight with an edge, no
+    better than the edge; the same as the edge only with the edge's length (entries read
+    before the edge come first in that tie: by type and slug, as the ranking orders ties)."""
+
+    def __init__(self, score: Any, edges: list[Any]) -> None:
+        self.edges = [(e.weight, e.size, score(e.weight, e.size)) for e in edges]
+        # Past the edge's length a weight scores worse still (lengths are whole tokens).
+        self.beyond = {(w, d): score(w, d + 1) for w, d, _ in self.edges}
+        self.best = min((s for _, _, s in self.edges), default=math.inf)
+
+    @staticmethod
+    def _below(a: float, b: float) -> bool:
+        """`a` is below `b` by more than either score can be off by."""
+        return a < b - _CLOSE * abs(b)
+
+    def ahead(self, s: float, entry: Any) -> bool:
+        """Whether an entry read, scoring `s`, ranks ahead of every entry left out."""
+        if not self.edges or self._below(s, self.best):
+            return True
+        for weight, size, edge in self.edges:
+            if self._below(s, edge):
+                continue
+            tied = (entry.weight, entry.size) == (weight, size)
+            if not (tied and self._below(s, self.beyond[(weight, size)])):
+                return False
+        return True
+
+
 class _Sqlite:
     @staticmethod
     def _phrase(word: str) -> str:
@@ -233,29 +366,96 @@ class _Sqlite:
             "(" + " OR ".join(self._phrase(w) for w in group) + ")" for group in groups
         )
         every_type = set(types) == set(TYPES)
-        if every_type:
-            # Every type: the matches counted in the index alone, less the few hidden quotes
-            # among them (looked up by rowid), instead of joining each match to its entry.
-            hidden = (
-                "SELECT id FROM search_entry e WHERE entity_type IN ('quote', 'position') "
-                f"AND NOT {_VISIBLE}"
-            )
-            counted = text(
-                "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) - "
+        # One word of one term: its best entries can be read off `search_posting`.
+        term = None
+        if len(groups) == 1 and len(groups[0]) == 1 and offset + limit <= SHORTLIST_MAX:
+            terms = tokenizer.terms(groups[0][0])
+            term = terms[0] if len(terms) == 1 else None
+        # Every type: the matches counted in the index alone, less the few hidden quotes among
+        # them (looked up by rowid), instead of joining each match to its entry.
+        hidden = (
+            "SELECT id FROM search_entry e WHERE entity_type IN ('quote', 'position') "
+            f"AND NOT {_VISIBLE}"
+        )
+        counted = text(
+            "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) AS matched, "
+            + (
                 "(SELECT count(*) FROM search_fts "
                 f"WHERE search_fts MATCH :match AND rowid IN ({hidden}))"
+                if every_type
+                else f"(SELECT count(*) {_MATCHED})"
             )
-            total = session.execute(counted, {"match": match}).scalar_one()
-        else:
-            total = session.execute(
-                text(f"SELECT count(*) {_MATCHED}").bindparams(bindparam("types", expanding=True)),
-                {"match": match, "types": types},
-            ).scalar_one()
+            + " AS counted, "
+            + ("(SELECT block FROM search_fts_data WHERE id = 1)" if term else "NULL")
+            + " AS averages"
+        )
+        if not every_type:
+            counted = counted.bindparams(bindparam("types", expanding=True))
+        counts = session.execute(counted, {"match": match, "types": types}).one()
+        total = counts.matched - counts.counted if every_type else counts.counted
+        if term is not None and counts.averages is not None:
+            page = self.by_postings(
+                session, match, term, counts.matched, counts.averages, types, limit, offset
+            )
+            if page is not None:
+                return page, int(total)
         if every_type and offset + limit <= SHORTLIST_MAX:
             page = self.shortlisted(session, match, limit, offset)
             if page is not None:
                 return page, int(total)
         return self.ranked(session, match, types, limit, offset), int(total)
+
+    def by_postings(
+        self,
+        session: Session,
+        match: str,
+        term: str,
+        matched: int,
+        averages: bytes,
+        types: list[str],
+        limit: int,
+        offset: int,
+    ) -> list[Any] | None:
+        """The same page as `ranked` for a query of one term, from `search_posting` alone.
+
+        For one term, bm25 depends on an entry only through the term's weighted frequency in it
+        and its length, and is no better for a longer entry. So of each weight only the first
+        `size` entries in (length, type, slug) order are read, and scored here as FTS5 would
+        (`_Bm25`); the entry after them, the weight's `edge`, bounds every one left out
+        (`_Bound`). None when fewer than the page are surely ahead of every edge, or two entries
+        of different weight or length score too close to order for sure (`_CLOSE`); `ranked`
+        answers then.
+        """
+        score = _Bm25.of(matched, averages)
+        if score is None:
+            return None
+        wanted = offset + limit
+        rows = session.execute(
+            _BY_POSTINGS.bindparams(bindparam("types", expanding=True)),
+            {"term": term, "size": wanted + SHORTLIST_MARGIN, "types": types}
+            | {"idf": score.idf, "avgdl": score.avgdl, "k1": _K1, "k1_1": _K1 + 1.0}
+            | {"b": _B, "one_b": 1 - _B, "near": 1 - 4 * _CLOSE},
+        ).all()
+        bound = _Bound(score, [r for r in rows if r.id is None])
+        scores = {key: score(*key) for key in {(r.weight, r.size) for r in rows}}
+        ranked = sorted(
+            (scores[r.weight, r.size], r.entity_type, r.slug, r) for r in rows if r.id is not None
+        )
+        if len(ranked) < wanted and bound.edges:
+            return None
+        if not all(bound.ahead(c[0], c[3]) for c in ranked[:wanted]):
+            return None
+        if ranked:
+            last = ranked[min(wanted, len(ranked)) - 1][0]
+            for a, b in pairwise(ranked):
+                if a[0] > last + _CLOSE * abs(last):
+                    break
+                same = (a[3].weight, a[3].size) == (b[3].weight, b[3].size)
+                if not same and b[0] - a[0] <= _CLOSE * abs(a[0]):
+                    return None
+        page = [c[3] for c in ranked[offset:wanted]]
+        snippets = self._snippets(session, match, [e.id for e in page])
+        return [Found(e.entity_type, e.slug, *snippets[e.id]) for e in page]
 
     def ranked(
         self, session: Session, match: str, types: list[str], limit: int, offset: int
@@ -309,23 +509,26 @@ class _Sqlite:
         visible.sort(key=lambda e: (score[e.id], e.entity_type, e.slug))
         page = visible[offset:wanted]
         snippets = self._snippets(session, match, [e.id for e in page])
-        return [Found(e.entity_type, e.slug, e.name, *snippets.get(e.id, (None,))) for e in page]
+        return [Found(e.entity_type, e.slug, *snippets[e.id]) for e in page]
 
     @staticmethod
-    def _snippets(session: Session, match: str, ids: list[int]) -> dict[int, tuple[str, str]]:
+    def _snippets(
+        session: Session, match: str, ids: list[int]
+    ) -> dict[int, tuple[str, str | None, str | None]]:
+        """Name, snippet and unmarked snippet (`_PLAIN_SNIPPET`) of each of these matches."""
         if not ids:
             return {}
         picked, values = _values_of("id", ids)
         rows = session.execute(
             text(
                 f"WITH picked(id) AS (VALUES {picked}) "
-                f"SELECT picked.id, {_SNIPPET} AS snippet, {_PLAIN_SNIPPET} AS plain "
+                f"SELECT picked.id, e.name, {_SNIPPET} AS snippet, {_PLAIN_SNIPPET} AS plain "
                 "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
                 "JOIN search_entry e ON e.id = picked.id WHERE search_fts MATCH :match"
             ),
             values | {"match": match, "open": OPEN, "close": CLOSE},
         ).all()
-        return {r.id: (r.snippet, r.plain) for r in rows}
+        return {r.id: (r.name, r.snippet, r.plain) for r in rows}
 
 
 class _Postgres:
