@@ -30,6 +30,7 @@ from api.deps import get_session
 from api.fastpath.counts import memo as count_memo
 from api.fastpath.response_cache import memo as http_cache_memo
 from api.kb import audit
+from api.kb.queries import lineages
 from api.kb.search import vocabularies as search_vocabularies
 from api.main import app
 from models.side_effect import SideEffect
@@ -91,6 +92,7 @@ def forget_revisions() -> None:
     each of the fuzzer's sequences) let a revision number recur with other content."""
     http_cache_memo.clear()
     count_memo.clear()
+    lineages.clear()
     search_vocabularies.clear()
     audit.failures.forget()  # failures counted in memory, of writes rolled back
 

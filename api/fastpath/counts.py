@@ -17,6 +17,7 @@ from sqlmodel import Session
 from api.fastpath import enabled, fell_back
 from api.fastpath.kb_revision import current_revision
 from api.fastpath.memo import RevisionMemo
+from api.fastpath.read_connection import database_of
 
 Key = tuple[Hashable, ...]
 
@@ -76,7 +77,7 @@ def statement_key(session: Session, stmt: Select[*tuple[Any, ...]]) -> Key | Non
         hash(values)
     except TypeError:
         return None
-    return (str(session.get_bind().engine.url), memo.shape(cache_key.key), values)
+    return (database_of(session), memo.shape(cache_key.key), values)
 
 
 def count_total(session: Session, stmt: Select[*tuple[Any, ...]], revision: int | None) -> int:

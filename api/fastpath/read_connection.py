@@ -53,6 +53,7 @@ class _Driver:
             driver.autocommit = True
         self.connection = driver
         self.dialect = engine.dialect
+        self.url = str(engine.url)
         self.thread = threading.get_ident()
 
     def close(self) -> None:
@@ -87,6 +88,11 @@ class ReadConnection:
     def dialect(self) -> Dialect:
         assert self.own.held is not None
         return self.own.held.dialect
+
+    @property
+    def url(self) -> str:
+        assert self.own.held is not None
+        return self.own.held.url
 
     @contextmanager
     def reading(self) -> Iterator["ReadConnection | None"]:
@@ -147,3 +153,10 @@ class ThreadReadConnections:
 read_connection = ReadConnection()
 thread_read_connections = ThreadReadConnections()
 Reads = Session | ReadConnection  # what the hot read queries (api.fastpath.prepared) run on
+
+
+def database_of(db: Reads) -> str:
+    """The URL of the database `db` reads: what values remembered per revision are kept by."""
+    if isinstance(db, ReadConnection):
+        return db.url
+    return str(db.get_bind().engine.url)

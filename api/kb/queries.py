@@ -24,8 +24,9 @@ from sqlmodel import Session, col
 
 from api.errors import InvalidParameter, NotFound
 from api.fastpath.counts import count_total
+from api.fastpath.memo import RevisionMemo
 from api.fastpath.prepared import Prepared
-from api.fastpath.read_connection import Reads
+from api.fastpath.read_connection import Reads, database_of
 from api.kb.documents import KINDS, LinkKind, read_citations
 from models import (
     Citation,
@@ -138,8 +139,29 @@ def _lineage_statement() -> Prepared:
     return Prepared(stmt)
 
 
-def lineage(session: Reads, slug: str) -> list[tuple[int, str]]:
-    """The published procedure and its published ancestors, nearest first: [(id, slug), ...]."""
+class Lineages(RevisionMemo[tuple[str, str], tuple[tuple[int, str], ...]]):
+    """Lineages by database and slug, each valid at the revision its read saw first: the
+    procedures' hierarchy changes seldom, and every relation read of a procedure needs it."""
+
+
+lineages = Lineages(4096)
+
+
+def lineage(session: Reads, slug: str, revision: int | None = None) -> list[tuple[int, str]]:
+    """The published procedure and its published ancestors, nearest first: [(id, slug), ...];
+    remembered at `revision`, the revision the read saw first (None: read every time)."""
+    key = (database_of(session), slug)
+    if revision is not None:
+        found = lineages.get(key, revision)
+        if found is not None:
+            return list(found)
+    chain = _read_lineage(session, slug)
+    if revision is not None:
+        lineages.put(key, revision, tuple(chain))
+    return chain
+
+
+def _read_lineage(session: Reads, slug: str) -> list[tuple[int, str]]:
     chain: list[tuple[int, str]] = []
     while True:
         rows = _lineage_statement().rows(session, {"slug": slug})
@@ -162,9 +184,11 @@ def lineage(session: Reads, slug: str) -> list[tuple[int, str]]:
     return chain
 
 
-def procedure_ids(session: Reads, slug: str, inherited: bool) -> tuple[list[int], dict[int, str]]:
+def procedure_ids(
+    session: Reads, slug: str, inherited: bool, revision: int | None = None
+) -> tuple[list[int], dict[int, str]]:
     """Ids a relation query covers (the procedure, and its ancestors unless `inherited` is off)."""
-    chain = lineage(session, slug)
+    chain = lineage(session, slug, revision)
     if not inherited:
         chain = chain[:1]
     return [id_ for id_, _ in chain], dict(chain)
@@ -218,15 +242,21 @@ def _listed_terms_statement(kind_name: str) -> Prepared:
 
 
 def listed_terms(
-    session: Reads, kind_name: str, procedure: str, inherited: bool, rendered: bool = False
+    session: Reads,
+    kind_name: str,
+    procedure: str,
+    inherited: bool,
+    rendered: bool = False,
+    revision: int | None = None,
 ) -> list[dict[str, Any]]:
     """Terms of one kind listed for a procedure, one row per link; inherited rows are marked.
 
     Two statements whatever the number of rows: lineage, then links with terms and citations.
     Each link's citations are a list of dicts, or with `rendered` its stored JSON as an
-    `orjson.Fragment`, for a route that renders these rows with orjson as they are.
+    `orjson.Fragment`, for a route that renders these rows with orjson as they are. The
+    lineage is remembered at `revision` (`lineage`).
     """
-    ids, slug_of = procedure_ids(session, procedure, inherited)
+    ids, slug_of = procedure_ids(session, procedure, inherited, revision)
     statement = _listed_terms_statement(kind_name)
     shown = statement.keys[:-2]  # the row as it is shown; then its procedure and citations
     rows = statement.rows(session, {"ids": ids})

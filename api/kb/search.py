@@ -26,6 +26,7 @@ from sqlmodel import Session
 from api.errors import InvalidParameter
 from api.fastpath.kb_revision import current_revision
 from api.fastpath.memo import RevisionMemo
+from api.fastpath.read_connection import database_of
 
 TYPES = (
     "procedure",
@@ -343,7 +344,7 @@ class _Sqlite:
     def similar(self, session: Session, word: str) -> list[str]:
         """The indexed words most like `word`, from this revision's `Vocabulary` (made on the
         first typo after an edit)."""
-        key = str(session.get_bind().engine.url)
+        key = database_of(session)
         revision = current_revision(session)
         vocabulary = vocabularies.get(key, revision)
         if vocabulary is None:

@@ -96,6 +96,7 @@ Distinct = Annotated[
 
 
 def _listed(
+    request: Request,
     session: SessionDep,
     kind: str,
     slug: str,
@@ -104,8 +105,11 @@ def _listed(
     **equal: str | None,
 ) -> Prevalidated:
     """Rows of a relation query, narrowed by link attributes (level, role) when given, and
-    merged per term when `distinct`."""
-    rows = queries.listed_terms(session, kind, slug, inherited, rendered=not distinct)
+    merged per term when `distinct`; the lineage remembered at the revision read first."""
+    revision = getattr(request.state, "kb_revision", None)
+    rows = queries.listed_terms(
+        session, kind, slug, inherited, rendered=not distinct, revision=revision
+    )
     for key, value in equal.items():
         if value is not None:
             rows = [r for r in rows if r[key] == value]
@@ -121,10 +125,14 @@ def _listed(
 )
 @direct
 def procedure_side_effects(
-    session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
+    request: Request,
+    session: SessionDep,
+    slug: str,
+    inherited: Inherited = True,
+    distinct: Distinct = False,
 ) -> Prevalidated:
     """Side effects listed for the procedure, and those listed for its parent (marked)."""
-    return _listed(session, "side_effect", slug, inherited, distinct)
+    return _listed(request, session, "side_effect", slug, inherited, distinct)
 
 
 @router.get(
@@ -134,6 +142,7 @@ def procedure_side_effects(
 )
 @direct
 def procedure_contraindications(
+    request: Request,
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -141,7 +150,7 @@ def procedure_contraindications(
     distinct: Distinct = False,
 ) -> Prevalidated:
     """When to avoid the procedure or consult a doctor first, inherited rows marked."""
-    return _listed(session, "contraindication", slug, inherited, distinct, level=level)
+    return _listed(request, session, "contraindication", slug, inherited, distinct, level=level)
 
 
 @router.get(
@@ -151,6 +160,7 @@ def procedure_contraindications(
 )
 @direct
 def procedure_ingredients(
+    request: Request,
     session: SessionDep,
     slug: str,
     inherited: Inherited = True,
@@ -158,7 +168,7 @@ def procedure_ingredients(
     distinct: Distinct = False,
 ) -> Prevalidated:
     """Ingredients used with, before or after the procedure, or to avoid, with their role."""
-    return _listed(session, "ingredient", slug, inherited, distinct, role=role)
+    return _listed(request, session, "ingredient", slug, inherited, distinct, role=role)
 
 
 @router.get(
@@ -168,10 +178,14 @@ def procedure_ingredients(
 )
 @direct
 def procedure_conditions(
-    session: SessionDep, slug: str, inherited: Inherited = True, distinct: Distinct = False
+    request: Request,
+    session: SessionDep,
+    slug: str,
+    inherited: Inherited = True,
+    distinct: Distinct = False,
 ) -> Prevalidated:
     """Conditions the procedure treats, as the articles say."""
-    return _listed(session, "condition", slug, inherited, distinct)
+    return _listed(request, session, "condition", slug, inherited, distinct)
 
 
 @router.get(

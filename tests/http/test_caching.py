@@ -157,11 +157,11 @@ def test_the_memo_is_bounded_in_bytes() -> None:
     headers = ((b"etag", b'"0123"'),)  # 60 + 4 + 6 = 70 bytes as counted
     memo = ResponseMemo(size=1000, max_bytes=8 * 200)
     for n in range(20):
-        memo.put(f"k{n:02}", 1, Remembered(f'"{n}"', headers, b"x" * 127))  # 3 + 70 + 127
-    kept = [n for n in range(20) if memo.get(f"k{n:02}", 1) is not None]
+        memo.put(b"k%02d" % n, 1, Remembered(f'"{n}"', headers, b"x" * 127))  # 3 + 70 + 127
+    kept = [n for n in range(20) if memo.get(b"k%02d" % n, 1) is not None]
     assert kept == list(range(12, 20))  # the most recent 1,600 bytes
-    memo.put("big", 1, Remembered('"big"', headers, b"x" * 128))  # 3 + 70 + 128 > 200
-    assert memo.get("big", 1) is None
+    memo.put(b"big", 1, Remembered('"big"', headers, b"x" * 128))  # 3 + 70 + 128 > 200
+    assert memo.get(b"big", 1) is None
 
 
 def test_without_the_response_cache_only_etags_are_remembered(

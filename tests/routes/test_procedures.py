@@ -2,6 +2,8 @@
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
 
 ROLLER = "at-home-derma-roller"
 PEN = "in-office-microneedling-pen"
@@ -137,6 +139,26 @@ class TestProcedureSideEffects:
         count_statements.clear()
         client.get("/v1/procedures/at-home-dermapen/side-effects?inherited=false")
         assert len(queries()) == many <= 3
+
+    def test_the_lineage_is_read_once_a_revision(
+        self, client: TestClient, session: Session, count_statements: list[str]
+    ) -> None:
+        def lineage_reads() -> int:
+            return sum("parent_id" in s for s in count_statements)
+
+        url = f"/v1/procedures/{ROLLER}/side-effects"
+        assert client.get(url).json()["items"][-1]["inherited_from"] == GENERAL
+        assert lineage_reads() == 1
+        assert client.get(url, params={"cb": "1"}).status_code == 200
+        assert lineage_reads() == 1
+        # An edit of the hierarchy (its trigger moves the revision): read again, and it shows.
+        session.execute(
+            text("UPDATE procedure SET parent_id = NULL WHERE slug = :s"), {"s": ROLLER}
+        )
+        count_statements.clear()
+        rows = client.get(url, params={"cb": "2"}).json()["items"]
+        assert lineage_reads() == 1
+        assert rows and all(r["inherited_from"] is None for r in rows)
 
     def test_unknown_slug_is_404(self, client: TestClient) -> None:
         assert client.get("/v1/procedures/nope/side-effects").status_code == 404
