@@ -55,7 +55,19 @@ class TermFilters:
         return asdict(self)
 
 
-TermFiltersDep = Annotated[TermFilters, Depends()]
+async def term_filters(
+    sort: NameSort = "slug",
+    procedure: ProcedureFilter = None,
+    inherited: Inherited = True,
+    source: SourceFilter = None,
+) -> TermFilters:
+    """The filters of a term collection's request. Async, though it waits on nothing: FastAPI
+    runs a plain function dependency on the threadpool, and a request parked there keeps its
+    session's connection checked out (a pooled connection per request in flight)."""
+    return TermFilters(sort, procedure, inherited, source)
+
+
+TermFiltersDep = Annotated[TermFilters, Depends(term_filters)]
 
 
 def include_param(kind: str) -> Any:

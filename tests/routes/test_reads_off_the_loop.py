@@ -2,6 +2,7 @@
 worker's other requests go on meanwhile."""
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,6 +81,30 @@ def test_every_read_that_takes_a_session_can_leave_the_loop() -> None:
         if takes_session(route.dependant) and not getattr(endpoint, _CHECKS_REVISION, False)
     ]
     assert len(reads) > 30 and on_the_loop == []
+
+
+def test_no_read_parks_its_connection_in_the_threadpool() -> None:
+    """FastAPI runs a plain function dependency on the threadpool; a request waiting there keeps
+    the connection its revision check took, so each read in flight would hold one (a pooled
+    SQLite connection, with its page cache, per concurrent request). Public reads' dependencies
+    are async."""
+    parked = {
+        (context.path, getattr(d.call, "__qualname__", repr(d.call)))
+        for context in iter_route_contexts(app.routes)
+        if "GET" in (context.methods or ())
+        and isinstance(context.original_route, APIRoute)
+        and not (context.path or "").startswith("/v1/admin")
+        for d in dependencies(context.original_route.dependant)
+        if d.call is not None
+        and not (inspect.iscoroutinefunction(d.call) or inspect.isasyncgenfunction(d.call))
+    }
+    assert parked == set()
+
+
+def dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for d in dependant.dependencies:
+        yield d
+        yield from dependencies(d)
 
 
 def takes_session(dependant: Dependant) -> bool:
