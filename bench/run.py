@@ -684,7 +684,10 @@ class Bench:
                     # `cb` would filter a Datasette table page by a column of that name.
                     d = one(datasette, "datasette", endpoint, ds_path, True, n, buster="_cb")
                     c = one(cold, "service", endpoint, p, True, n)
-                    c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
+                    if d.result.requests:
+                        c.ratio_to_datasette = round(c.result.rps / d.result.rps, 2)
+                    else:  # no ratio to a server that answered nothing in time
+                        c.note = "Datasette answered none of its requests within the timeout"
 
     # --- PostgreSQL ----------------------------------------------------------------------
 
