@@ -594,8 +594,9 @@ class Bench:
         On a shared machine the speed drifts by tens of percent within a minute, so a ratio of
         two runs minutes apart says as much about the drift as about the servers. Here every
         server is up at once and each ratio comes from two runs one after the other: each warm
-        endpoint against the limit serving that endpoint's own response (the same size), and the
-        cold relation against Datasette. The report takes the median of the rounds.
+        endpoint against the limit serving that endpoint's own response (the same size), plain
+        and gzipped (run `paired-compressed`), and the cold relation against Datasette. The
+        report takes the median of the rounds.
         """
         rounds = self.plan.paired_rounds
         if not rounds:
@@ -604,6 +605,8 @@ class Bench:
         bodies = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
         ds_path = datasette_app.relation_path(path, SLUG)
         one = self.one_round("paired", scale, links)
+        # The same, asking for gzip: the response cache keeps the compressed bytes (issue 17).
+        compressed = self.one_round("paired-compressed", scale, links, headers=GZIP)
         try:
             with (
                 self.service(url) as warm,
@@ -616,13 +619,16 @@ class Bench:
                     for e, p, headers in self.endpoints(warm, deep_cursor(url))
                     if not headers
                 ]
-                for endpoint, p in endpoints:
-                    save_bodies(warm, endpoint, p, bodies)
+                gzipped = {e: save_bodies(warm, e, p, bodies) for e, p in endpoints}
                 with self.limit(bodies) as limit:
                     for n in range(1, rounds + 1):
                         for endpoint, p in endpoints:
                             a = one(limit, "limit", endpoint, f"/{endpoint}", False, n)
                             b = one(warm, "service", endpoint, p, False, n)
+                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+                            same = f"/{endpoint}.gz" if gzipped[endpoint] else f"/{endpoint}"
+                            a = compressed(limit, "limit", endpoint, same, False, n)
+                            b = compressed(warm, "service", endpoint, p, False, n)
                             b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
                         d = one(datasette, "datasette", "relation", ds_path, True, n)
                         c = one(cold, "service", "relation", RELATION, True, n)
