@@ -613,23 +613,10 @@ class Bench:
                 self.service(url, cold=True) as cold,
                 self.datasette(path) as datasette,
             ):
-                # The 304 revalidation sends no body: no fixed JSON is "the same size".
-                endpoints = [
-                    (e, p)
-                    for e, p, headers in self.endpoints(warm, deep_cursor(url))
-                    if not headers
-                ]
-                gzipped = {e: save_bodies(warm, e, p, bodies) for e, p in endpoints}
+                endpoints, gzipped = self.warm_bodies(warm, url, bodies)
                 with self.limit(bodies) as limit:
                     for n in range(1, rounds + 1):
-                        for endpoint, p in endpoints:
-                            a = one(limit, "limit", endpoint, f"/{endpoint}", False, n)
-                            b = one(warm, "service", endpoint, p, False, n)
-                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
-                            same = f"/{endpoint}.gz" if gzipped[endpoint] else f"/{endpoint}"
-                            a = compressed(limit, "limit", endpoint, same, False, n)
-                            b = compressed(warm, "service", endpoint, p, False, n)
-                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+                        self.warm_round(limit, warm, endpoints, gzipped, (one, compressed), n)
                         d = one(datasette, "datasette", "relation", ds_path, True, n)
                         c = one(cold, "service", "relation", RELATION, True, n)
                         c.ratio_to_datasette = round(c.result.rps / max(d.result.rps, 1e-9), 2)
@@ -650,24 +637,45 @@ class Bench:
         gzip = self.one_round("paired-gzip", scale, links, headers=GZIP)
         try:
             with self.default_service(url) as service:
-                endpoints = [
-                    (e, p)
-                    for e, p, headers in self.endpoints(service, deep_cursor(url))
-                    if not headers
-                ]
-                gzipped = {e: save_bodies(service, e, p, bodies) for e, p in endpoints}
+                endpoints, gzipped = self.warm_bodies(service, url, bodies)
                 with self.limit(bodies) as limit:
                     for n in range(1, rounds + 1):
-                        for e, p in endpoints:
-                            a = log(limit, "limit", e, f"/{e}", False, n)
-                            b = log(service, "service", e, p, False, n)
-                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
-                            same = f"/{e}.gz" if gzipped[e] else f"/{e}"
-                            a = gzip(limit, "limit", e, same, False, n)
-                            b = gzip(service, "service", e, p, False, n)
-                            b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
+                        self.warm_round(limit, service, endpoints, gzipped, (log, gzip), n)
         finally:
             shutil.rmtree(bodies, ignore_errors=True)
+
+    def warm_bodies(
+        self, service: Server, url: str, bodies: Path
+    ) -> tuple[list[tuple[str, str]], dict[str, bool]]:
+        """The endpoints the warm rounds compare, each answer saved in `bodies` for the limit
+        (`save_bodies`), and whether each came gzipped. The 304 revalidation sends no body: no
+        fixed JSON is "the same size"."""
+        endpoints = [
+            (e, p) for e, p, headers in self.endpoints(service, deep_cursor(url)) if not headers
+        ]
+        return endpoints, {e: save_bodies(service, e, p, bodies) for e, p in endpoints}
+
+    def warm_round(
+        self,
+        limit: Server,
+        service: Server,
+        endpoints: list[tuple[str, str]],
+        gzipped: dict[str, bool],
+        runs: tuple[Callable[..., Row], Callable[..., Row]],
+        n: int,
+    ) -> None:
+        """Round `n`: each endpoint right after the limit serving the same bytes, plain with the
+        first of `runs`, then gzipped with the second (the limit sending the service's gzipped
+        bytes, when it compressed them)."""
+        plain, compressed = runs
+        for e, p in endpoints:
+            for run, same in (
+                (plain, f"/{e}"),
+                (compressed, f"/{e}.gz" if gzipped[e] else f"/{e}"),
+            ):
+                a = run(limit, "limit", e, same, False, n)
+                b = run(service, "service", e, p, False, n)
+                b.ratio_to_limit = round(b.result.rps / max(a.result.rps, 1e-9), 3)
 
     def paired_datasette(self, scale: str, path: Path, url: str, links: int) -> None:
         """Cold list, detail and search against Datasette's closest pages, back to back: its
