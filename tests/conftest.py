@@ -99,6 +99,10 @@ def forget_revisions() -> None:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
+    yield from rolled_back_session(engine)
+
+
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test."""
     forget_revisions()
     connection = engine.connect()

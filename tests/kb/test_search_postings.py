@@ -14,7 +14,7 @@ from api.kb import search
 from bench import synth
 from models import Condition, Expert, Ingredient, SideEffect
 from seed_data.loader import load_seed
-from tests.conftest import TEST_DATABASE_URL, forget_revisions
+from tests.conftest import TEST_DATABASE_URL, rolled_back_session
 
 pytestmark = pytest.mark.skipif(
     bool(TEST_DATABASE_URL) and not TEST_DATABASE_URL.startswith("sqlite"),
@@ -47,14 +47,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(synthetic: Engine) -> Iterator[Session]:
-    forget_revisions()
-    connection = synthetic.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
-    outer.rollback()
-    connection.close()
+    yield from rolled_back_session(synthetic)
 
 
 def postings(session: Session) -> tuple[set[tuple], set[tuple]]:

@@ -65,20 +65,33 @@ def four_at_once(path: str) -> tuple[float, list[int]]:
     return took, [r.status_code for r in answers]
 
 
-def test_every_read_that_takes_a_session_can_leave_the_loop() -> None:
-    """No public or health GET waits on the database on the event loop: each is a plain
-    function that `off_the_loop` runs on the threadpool on PostgreSQL."""
-    reads = [
-        (context.path or "", context.endpoint, context.original_route)
+def public_reads() -> list[tuple[str, Any, Dependant]]:
+    """Each public or health GET route: its path, endpoint and dependencies."""
+    return [
+        (context.path or "", context.endpoint, context.original_route.dependant)
         for context in iter_route_contexts(app.routes)
         if "GET" in (context.methods or ())
         and isinstance(context.original_route, APIRoute)
         and not (context.path or "").startswith("/v1/admin")
     ]
+
+
+def dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    """Every dependency of `dependant`, theirs included."""
+    for d in dependant.dependencies:
+        yield d
+        yield from dependencies(d)
+
+
+def test_every_read_that_takes_a_session_can_leave_the_loop() -> None:
+    """No public or health GET waits on the database on the event loop: each is a plain
+    function that `off_the_loop` runs on the threadpool on PostgreSQL."""
+    reads = public_reads()
     on_the_loop = [
         path
-        for path, endpoint, route in reads
-        if takes_session(route.dependant) and not getattr(endpoint, _CHECKS_REVISION, False)
+        for path, endpoint, dependant in reads
+        if any(d.call is get_session for d in dependencies(dependant))
+        and not getattr(endpoint, _CHECKS_REVISION, False)
     ]
     assert len(reads) > 30 and on_the_loop == []
 
@@ -89,26 +102,13 @@ def test_no_read_parks_its_connection_in_the_threadpool() -> None:
     SQLite connection, with its page cache, per concurrent request). Public reads' dependencies
     are async."""
     parked = {
-        (context.path, getattr(d.call, "__qualname__", repr(d.call)))
-        for context in iter_route_contexts(app.routes)
-        if "GET" in (context.methods or ())
-        and isinstance(context.original_route, APIRoute)
-        and not (context.path or "").startswith("/v1/admin")
-        for d in dependencies(context.original_route.dependant)
+        (path, getattr(d.call, "__qualname__", repr(d.call)))
+        for path, _, dependant in public_reads()
+        for d in dependencies(dependant)
         if d.call is not None
         and not (inspect.iscoroutinefunction(d.call) or inspect.isasyncgenfunction(d.call))
     }
     assert parked == set()
-
-
-def dependencies(dependant: Dependant) -> Iterator[Dependant]:
-    for d in dependant.dependencies:
-        yield d
-        yield from dependencies(d)
-
-
-def takes_session(dependant: Dependant) -> bool:
-    return any(d.call is get_session or takes_session(d) for d in dependant.dependencies)
 
 
 @on_postgresql
