@@ -150,14 +150,14 @@ lineages = Lineages(4096)
 def lineage(session: Reads, slug: str, revision: int | None = None) -> list[tuple[int, str]]:
     """The published procedure and its published ancestors, nearest first: [(id, slug), ...];
     remembered at `revision`, the revision the read saw first (None: read every time)."""
+    if revision is None:
+        return _read_lineage(session, slug)
     key = (database_of(session), slug)
-    if revision is not None:
-        found = lineages.get(key, revision)
-        if found is not None:
-            return list(found)
+    found = lineages.get(key, revision)
+    if found is not None:
+        return list(found)
     chain = _read_lineage(session, slug)
-    if revision is not None:
-        lineages.put(key, revision, tuple(chain))
+    lineages.put(key, revision, tuple(chain))
     return chain
 
 
