@@ -40,6 +40,16 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _on_postgres_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Session settings outlive transactions once committed; a fresh connection has none open.
+    cost = settings.postgres_random_page_cost
+    if cost is not None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET random_page_cost = {float(cost)!r}")
+        cursor.close()
+        dbapi_connection.commit()
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for the given URL (default: settings), with per-back-end connection setup."""
     url = url or settings.database_url
@@ -56,7 +66,7 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         echo=settings.db_echo,
         json_deserializer=orjson.loads,
@@ -64,6 +74,8 @@ def make_engine(url: str | None = None) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    event.listen(engine, "connect", _on_postgres_connect)
+    return engine
 
 
 def writer(engine: Engine) -> Engine:

@@ -151,6 +151,31 @@ def test_reads_skip_begin_and_rollback_on_postgresql(engine: Engine) -> None:
             assert driver.in_transaction
 
 
+@pytest.mark.parametrize("cost", [1.1, 2.5, None])
+def test_postgres_connections_price_random_reads_as_configured(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, cost: float | None
+) -> None:
+    """Every connection of the service's engines carries the planner cost it is configured
+    with, past the pool's rollback; None leaves the server's own."""
+    if is_sqlite(empty_database_url):
+        pytest.skip("a PostgreSQL planner setting")
+    monkeypatch.setattr(settings, "postgres_random_page_cost", cost)
+    engine = make_engine(empty_database_url)
+    try:
+        for _ in range(2):  # the second checkout: after the pool's reset of the first
+            with engine.connect() as conn:
+                shown, server = conn.execute(
+                    text(
+                        "SELECT current_setting('random_page_cost'), reset_val"
+                        " FROM pg_settings WHERE name = 'random_page_cost'"
+                    )
+                ).one()
+                assert float(shown) == (cost if cost is not None else float(server))
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
 class TestReadReplicas:
     @pytest.fixture
     def replicas(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
