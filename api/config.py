@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # server's own). Its default, 4, prices disk seeks: it plans a relation read as a hash of
     # every side effect instead of one index probe per listed row, 7x the time at 10k.
     postgres_random_page_cost: float | None = Field(default=1.1, gt=0)
+
     db_echo: bool = False
     page_size_default: int = 20
     page_size_max: int = 100
@@ -100,6 +101,12 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 5.0
     webhook_backoff_max_seconds: float = 3600.0
     webhook_retry_seconds: float = 86_400.0
+
+    @field_validator("postgres_random_page_cost", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """`SKINKB_POSTGRES_RANDOM_PAGE_COST=` (empty): the server's own cost."""
+        return None if value == "" else value
 
 
 settings = Settings()
