@@ -19,8 +19,8 @@ class Settings(BaseSettings):
     # Above the threadpool size (40), so a sync handler never waits on the pool.
     db_pool_size: int = 20
     db_max_overflow: int = 30
-    # Public reads on PostgreSQL wait on the network in at most this many threads a worker (each
-    # with its connection), taking turns in order rather than contending for the GIL.
+    # Public reads on PostgreSQL wait on the network at most this many at once a worker, taking
+    # turns in order: relation reads on as many asyncio connections, the others on threads.
     read_threads: int = Field(default=8, ge=1, le=40)
     # PostgreSQL's planner cost of a random page read on the service's connections (None: the
     # server's own). Its default, 4, prices disk seeks: it plans a relation read as a hash of

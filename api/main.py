@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from api.config import settings
 from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
-from api.fastpath.read_connection import read_connection
+from api.fastpath.read_connection import loop_read_connections, read_connection
 from api.http.caching import (
     NoStoreForAdmin,
     install_cors,
@@ -67,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await deliverer
     gc.unfreeze()
     read_connection.close()
+    await loop_read_connections.close()
     flush_logs()
 
 

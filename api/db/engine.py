@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import anyio
 import orjson
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 
 from api.config import settings
@@ -75,6 +76,23 @@ def make_engine(url: str | None = None) -> Engine:
         max_overflow=settings.db_max_overflow,
     )
     event.listen(engine, "connect", _on_postgres_connect)
+    return engine
+
+
+def make_async_read_engine(url: URL) -> AsyncEngine:
+    """An asyncio engine (psycopg's AsyncConnection) for direct public reads on PostgreSQL:
+    autocommit as `reader`'s, at most `read_threads` connections, no ping (a read that fails
+    on a stale connection is answered the ordinary way, and the connection replaced)."""
+    engine = create_async_engine(
+        url,
+        echo=settings.db_echo,
+        json_deserializer=orjson.loads,
+        isolation_level="AUTOCOMMIT",
+        pool_size=settings.read_threads,
+        max_overflow=0,
+        pool_reset_on_return=None,  # autocommit: no transaction to end
+    )
+    event.listen(engine.sync_engine, "connect", _on_postgres_connect)
     return engine
 
 

@@ -29,15 +29,15 @@ from api.fastpath import enabled, fell_back
 from api.fastpath.read_connection import (
     ReadConnection,
     Reads,
+    loop_read_connections,
     read_connection,
-    thread_read_connections,
 )
 from api.fastpath.response_cache import revision_check
 from api.http.caching import not_modified
 from api.http.shaping import INERT
 
-# What `_session` gives when the read is to run on a thread, on that thread's connection.
-ON_A_THREAD: Any = object()
+# What `_session` gives when the read is to await the database on the event loop.
+ON_THE_LOOP: Any = object()
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 _DIRECT = "__skinkb_direct__"
@@ -227,12 +227,11 @@ class DirectReads:
                 if route.request_name:
                     arguments[route.request_name] = request
                 handler = inspect.unwrap(route.endpoint)
-                if session is ON_A_THREAD:
+                if session is ON_THE_LOOP:
                     if inspect.iscoroutinefunction(handler):
                         return None
-                    # One trip to the threadpool for the revision and the read.
-                    return await on_a_read_thread(
-                        _read_on_thread, scope, route.session_names, handler, arguments
+                    return await loop_read_connections.read(
+                        _read_lent, scope, route.session_names, handler, arguments
                     )
                 if isinstance(session, Session) and is_remote(session):
                     if not inspect.iscoroutinefunction(handler):
@@ -259,8 +258,8 @@ class DirectReads:
         provider = overrides.get(self.session_dependency)
         if provider is None:
             if get_read_engine().dialect.name != "sqlite":
-                # A read waits on the network: on a thread, with that thread's connection.
-                yield ON_A_THREAD
+                # A read waits on the network: it awaits, on a connection of its own.
+                yield ON_THE_LOOP
                 return
             with self.read_connection.reading() as held:
                 if held is not None:
@@ -295,19 +294,17 @@ async def provided(provider: Callable[..., Any], request: Request) -> AsyncItera
         yield made
 
 
-def _read_on_thread(
+def _read_lent(
+    connection: ReadConnection,
     scope: Scope,
     session_names: Sequence[str],
     handler: Callable[..., Response],
     arguments: dict[str, Any],
 ) -> Response:
-    """A direct read on a threadpool thread, on the thread's own connection (or, while it
-    cannot be opened, a pooled session)."""
-    with thread_read_connections.reading() as held:
-        if held is not None:
-            return _read(scope, held, handler, {**arguments, **dict.fromkeys(session_names, held)})
-    with open_session("GET", public=True) as pooled:
-        return _read(scope, pooled, handler, {**arguments, **dict.fromkeys(session_names, pooled)})
+    """A direct read on PostgreSQL, in `run_sync` on a connection lent for it."""
+    return _read(
+        scope, connection, handler, {**arguments, **dict.fromkeys(session_names, connection)}
+    )
 
 
 def _read(

@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.config import settings
 from api.deps import SessionDep, conditional_get, get_session
 from api.fastpath.direct import DirectReads, NotDirect, direct
-from api.fastpath.read_connection import ReadConnection
+from api.fastpath.kb_revision import RevisionProbe
+from api.fastpath.read_connection import ReadConnection, loop_read_connections
 from api.http.responses import Prevalidated
 from api.main import app
 
@@ -115,6 +116,48 @@ class TestSameAnswerAsFastAPI:
             layer.read_connection.close()
             layer.read_connection = kept
             app.dependency_overrides.update(overrides)
+
+    def test_on_postgresql_awaiting_the_database(
+        self, client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without a test's session override, direct reads on PostgreSQL await the database on
+        the event loop (api.fastpath.read_connection.LoopReadConnections): the same answers,
+        404s still FastAPI's."""
+        if engine.dialect.name == "sqlite":
+            pytest.skip("SQLite reads do not await")
+        layer = direct_reads()
+        paths = [f"/v1/procedures/{slug}/{r}" for slug in slugs(client) for r in RELATIONS]
+        paths.append("/v1/procedures/no-such-thing/side-effects")
+        expected = {path: answer(layer.app, path) for path in paths}
+        monkeypatch.setattr("api.fastpath.direct.get_read_engine", lambda: engine)
+        monkeypatch.setattr("api.fastpath.read_connection.get_public_read_engine", lambda: engine)
+        probe = RevisionProbe(engine)
+        monkeypatch.setattr("api.fastpath.response_cache.probe", probe)
+        monkeypatch.setattr(app, "dependency_overrides", {})  # FastAPI itself is not asked
+        monkeypatch.setattr(layer, "app", Sentinel())
+
+        async def with_app(scope: Scope, receive: Receive, send: Send) -> None:
+            await layer({**scope, "app": app}, receive, send)
+
+        async def get_all() -> dict[str, Answer]:
+            transport = httpx.ASGITransport(app=with_app)
+            try:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://testserver"
+                ) as c:
+                    got = {path: await c.get(path) for path in paths}
+            finally:
+                await loop_read_connections.close()
+                probe.close()
+            return {
+                p: (r.status_code, sorted(r.headers.multi_items()), r.content)
+                for p, r in got.items()
+            }
+
+        got = asyncio.run(get_all())
+        for path in paths[:-1]:
+            assert got[path] == expected[path], path
+        assert got[paths[-1]][0] == 599  # handed over
 
     @pytest.mark.parametrize(
         "query",

@@ -5,16 +5,20 @@ opened.
 
 It runs on a migrated database of its own (every edit here commits), not the seeded one."""
 
+import asyncio
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, exc, select, text
 from sqlmodel import col
 
+from api.config import settings
 from api.db.engine import make_engine
 from api.fastpath.prepared import Prepared
-from api.fastpath.read_connection import ReadConnection, ThreadReadConnections
+from api.fastpath.read_connection import LoopReadConnections, ReadConnection
 from models.side_effect import SideEffect
 from tests.conftest import database_of_its_own, rename_side_effect
 
@@ -150,33 +154,85 @@ def test_a_database_it_cannot_open_yields_none_and_is_not_asked_again_at_once(
         unreachable.dispose()
 
 
-def test_each_thread_reads_on_a_connection_of_its_own_closed_with_its_thread(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+T = TypeVar("T")
+
+
+@pytest.fixture
+def loop_reads(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> LoopReadConnections:
+    """Direct reads' connections on PostgreSQL, on this module's database."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite reads do not await")
     monkeypatch.setattr("api.fastpath.read_connection.get_public_read_engine", lambda: engine)
-    connections = ThreadReadConnections()
-    drivers: list[object] = []
-
-    def read() -> None:
-        for _ in range(2):  # the same connection for every read of a thread
-            with connections.reading() as db:
-                assert db is not None and NAME.scalar(db) is not None
-                drivers.append(db.driver)
-
-    threads = [threading.Thread(target=read) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        thread.join()
-    first, again, second, _ = drivers
-    assert first is again and first is not second
-    # Each thread's connection went with its thread.
-    closed = (lambda d: d.closed) if engine.dialect.name != "sqlite" else sqlite_closed
-    assert closed(first) and closed(second)
+    return LoopReadConnections()
 
 
-def sqlite_closed(driver: object) -> bool:
-    try:
-        driver.execute("SELECT 1")  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 (sqlite3.ProgrammingError: closed)
-        return True
-    return False
+def on_a_loop(loop_reads: LoopReadConnections, work: Callable[[], Awaitable[T]]) -> T:
+    """`work()` on an event loop of its own, whose connections are closed after it."""
+
+    async def run() -> T:
+        try:
+            return await work()
+        finally:
+            await loop_reads.close()
+
+    return asyncio.run(run())
+
+
+def backend(db: ReadConnection) -> int:
+    return int(db.execute("SELECT pg_backend_pid()")[0][0])
+
+
+def test_loop_reads_await_on_the_event_loops_thread(
+    engine: Engine, loop_reads: LoopReadConnections
+) -> None:
+    def read(db: ReadConnection) -> tuple[int, Any]:
+        return threading.get_ident(), NAME.scalar(db)
+
+    thread, name = on_a_loop(loop_reads, lambda: loop_reads.read(read))
+    assert thread == threading.get_ident()  # no thread hop: asyncio.run's loop runs here
+    with engine.connect() as conn:
+        assert name == conn.scalar(NAME.statement)
+
+
+def test_loop_reads_overlap_at_most_read_threads_at_once(
+    loop_reads: LoopReadConnections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "read_threads", 2)
+    slow = 0.3
+
+    def sleeping(db: ReadConnection) -> int:
+        db.execute(f"SELECT pg_sleep({slow})")
+        return backend(db)
+
+    async def work() -> tuple[float, list[int]]:
+        await asyncio.gather(*(loop_reads.read(backend) for _ in range(2)))  # both connected
+        started = time.perf_counter()
+        backends = await asyncio.gather(*(loop_reads.read(sleeping) for _ in range(4)))
+        return time.perf_counter() - started, backends
+
+    took, backends = on_a_loop(loop_reads, work)
+    assert 2 * slow <= took < 3 * slow  # two at a time, each awaiting
+    assert len(set(backends)) == 2
+
+
+@pytest.mark.parametrize("failure", ["refused", "terminated"])
+def test_a_failed_read_raises_as_sqlalchemy_and_the_next_has_a_new_connection(
+    engine: Engine, loop_reads: LoopReadConnections, failure: str
+) -> None:
+    def refused(db: ReadConnection) -> None:
+        db.execute("SELECT no_such_column FROM side_effect")
+
+    async def work() -> tuple[int, int]:
+        first = await loop_reads.read(backend)
+        if failure == "terminated":
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            with pytest.raises(exc.OperationalError):
+                await loop_reads.read(backend)
+        else:
+            with pytest.raises(exc.ProgrammingError):
+                await loop_reads.read(refused)
+        return first, await loop_reads.read(backend)
+
+    first, second = on_a_loop(loop_reads, work)
+    assert first != second
