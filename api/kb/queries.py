@@ -27,7 +27,7 @@ from api.fastpath.counts import count_total
 from api.fastpath.memo import RevisionMemo
 from api.fastpath.prepared import Prepared
 from api.fastpath.read_connection import Reads, database_of
-from api.kb.documents import KINDS, LinkKind, read_citations
+from api.kb.documents import KINDS, LinkKind, read_citations, read_citations_of
 from models import (
     Citation,
     Expert,
@@ -589,8 +589,9 @@ def _detail_statements() -> _DetailStatements:
     )
 
 
-def procedure_detail(session: Reads, slug: str) -> dict[str, Any]:
-    """A procedure with lineage, variants, needle lengths, steps and citations."""
+def procedure_detail(session: Reads, slug: str, revision: int | None = None) -> dict[str, Any]:
+    """A procedure with lineage (remembered at `revision`), variants, needle lengths, steps and
+    citations: the citations of all in one statement."""
     statements = _detail_statements()
     found = statements.procedure.mappings(session, {"slug": slug})
     if not found:
@@ -598,12 +599,19 @@ def procedure_detail(session: Reads, slug: str) -> dict[str, Any]:
     out = found[0]
     procedure_id = out.pop("id")
     of_procedure = {"id": procedure_id}
-    out["lineage"] = [s for _, s in lineage(session, slug)[1:]]
+    out["lineage"] = [s for _, s in lineage(session, slug, revision)[1:]]
     out["variants"] = [r[0] for r in statements.variants.rows(session, of_procedure)]
     lengths = statements.needle_lengths.rows(session, of_procedure)
     steps = statements.steps.rows(session, of_procedure)
-    length_cites = read_citations(session, "needle_length", [r[0] for r in lengths])
-    step_cites = read_citations(session, "step", [r[0] for r in steps])
+    cited = read_citations_of(
+        session,
+        {
+            "needle_length": [r[0] for r in lengths],
+            "step": [r[0] for r in steps],
+            "procedure": [procedure_id],
+        },
+    )
+    length_cites, step_cites = cited["needle_length"], cited["step"]
     out["needle_lengths"] = [
         {"min_mm": min_mm, "max_mm": max_mm, "citations": length_cites[id_]}
         for id_, min_mm, max_mm in lengths
@@ -612,7 +620,7 @@ def procedure_detail(session: Reads, slug: str) -> dict[str, Any]:
         {"kind": kind, "position": position, "text": text, "citations": step_cites[id_]}
         for id_, kind, position, text in steps
     ]
-    out["citations"] = read_citations(session, "procedure", [procedure_id])[procedure_id]
+    out["citations"] = cited["procedure"][procedure_id]
     return out
 
 

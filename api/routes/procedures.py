@@ -75,7 +75,9 @@ def list_procedures(
 )
 def get_procedure(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
-    detail = queries.procedure_detail(session, slug)
+    detail = queries.procedure_detail(
+        session, slug, revision=getattr(request.state, "kb_revision", None)
+    )
     if jsonld.wanted(request):
         return jsonld.procedure(
             jsonld_document(session, request),

@@ -96,6 +96,19 @@ class TestGetProcedure:
         )
         assert {c["about"] for c in roller["citations"]} >= {"setting", "frequency"}
 
+    def test_reads_all_citations_in_one_statement_and_the_lineage_once_a_revision(
+        self, client: TestClient, count_statements: list[str]
+    ) -> None:
+        def queries() -> list[str]:
+            return [s for s in count_statements if "kb_revision" not in s]
+
+        assert client.get(f"/v1/procedures/{PEN}").json()["steps"][0]["citations"]
+        first = queries()
+        assert sum("FROM citation" in s for s in first) == 1
+        count_statements.clear()
+        assert client.get(f"/v1/procedures/{PEN}", params={"cb": "1"}).status_code == 200
+        assert len(queries()) == len(first) - 1 == 5  # the lineage remembered
+
     def test_unknown_slug_is_404_problem(self, client: TestClient) -> None:
         r = client.get("/v1/procedures/no-such-thing")
         assert r.status_code == 404
