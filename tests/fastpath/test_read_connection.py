@@ -16,7 +16,7 @@ from sqlalchemy import Engine, exc, select, text
 from sqlmodel import col
 
 from api.config import settings
-from api.db.engine import make_engine
+from api.db.engine import make_engine, read_threads
 from api.fastpath.prepared import Prepared
 from api.fastpath.read_connection import LoopReadConnections, ReadConnection
 from models.side_effect import SideEffect
@@ -194,10 +194,22 @@ def test_loop_reads_await_on_the_event_loops_thread(
         assert name == conn.scalar(NAME.statement)
 
 
+@pytest.fixture
+def read_slots(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
+    """Sets how many of the worker's reads wait on the database at once, for the test."""
+
+    def set_slots(reads: int) -> None:
+        monkeypatch.setattr(settings, "read_threads", reads)
+        read_threads.cache_clear()
+
+    yield set_slots
+    read_threads.cache_clear()
+
+
 def test_loop_reads_overlap_at_most_read_threads_at_once(
-    loop_reads: LoopReadConnections, monkeypatch: pytest.MonkeyPatch
+    loop_reads: LoopReadConnections, read_slots: Callable[[int], None]
 ) -> None:
-    monkeypatch.setattr(settings, "read_threads", 2)
+    read_slots(2)
     slow = 0.3
 
     def sleeping(db: ReadConnection) -> int:
