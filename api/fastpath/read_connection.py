@@ -127,18 +127,22 @@ class ReadConnection:
         held = self.own.held
         assert held is not None
         try:
-            cursor = held.connection.cursor()
-            try:
-                cursor.execute(sql, args)
-                return list(cursor.fetchall()) if _has_rows(cursor) else []
-            finally:
-                cursor.close()
+            return self._rows(sql, args)
         except held.dialect.loaded_dbapi.Error as error:
             lost = held.dialect.is_disconnect(error, held.connection, None)
             # Whatever the cause (a lost server, a plan prepared before a migration), the next
             # read starts on a fresh connection.
             self.close()
             raise driver_error(held.dialect, sql, args, error, lost) from error
+
+    def _rows(self, sql: str, args: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
+        assert self.own.held is not None
+        cursor = self.own.held.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall()) if _has_rows(cursor) else []
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         self.own.close()
@@ -178,6 +182,24 @@ class LentConnection(ReadConnection):
     def __init__(self, connection: Connection) -> None:  # noqa: D107
         self.own = _Holding(_Lent(connection))  # type: ignore[assignment]
 
+    def _rows(self, sql: str, args: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
+        # Straight on psycopg's AsyncConnection (`AdaptedConnection.run_async`): the DB-API
+        # adapter would copy the rows into a deque and describe every column first.
+        assert self.own.held is not None
+        lent = self.own.held.connection
+        rows: list[Any] = lent.run_async(lambda driver: _rows(driver, sql, args))
+        return rows
+
+
+async def _rows(driver: Any, sql: str, args: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
+    """One statement's rows on a psycopg AsyncConnection."""
+    cursor = driver.cursor()
+    try:
+        await cursor.execute(sql, args)
+        return await cursor.fetchall() if cursor.pgresult.nfields else []
+    finally:
+        await cursor.close()
+
 
 T = TypeVar("T")
 
@@ -191,17 +213,17 @@ class LoopReadConnections:
     each; the primary's or, in turn, the replicas' (`get_public_read_engine`)."""
 
     def __init__(self) -> None:
+        # By event loop, then by the (sync) engine whose URL the asyncio engine connects to.
         self._engines: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, AsyncEngine]
+            asyncio.AbstractEventLoop, dict[Engine, AsyncEngine]
         ] = weakref.WeakKeyDictionary()
 
     def _engine(self) -> AsyncEngine:
-        url = get_public_read_engine().url
+        public = get_public_read_engine()
         engines = self._engines.setdefault(asyncio.get_running_loop(), {})
-        key = url.render_as_string(hide_password=False)
-        found = engines.get(key)
+        found = engines.get(public)
         if found is None:
-            found = engines[key] = make_async_read_engine(url)
+            found = engines[public] = make_async_read_engine(public.url)
         return found
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
