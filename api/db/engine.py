@@ -37,8 +37,14 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _on_sqlite_begin(conn: Connection) -> None:
     # A writer takes the write lock up front: a deferred transaction that reads and then writes
     # cannot wait for the lock (the busy timeout does not apply to lock upgrades) and fails.
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if conn.get_execution_options().get("sqlite_immediate", False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # may wait, and fail, as SQLAlchemy reports
+    else:
+        # A read's BEGIN takes no lock and cannot fail for one: on the driver's connection, as
+        # SQLAlchemy's own execution of it costs about what a read's statement does.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN")
 
 
 def _on_postgres_connect(dbapi_connection: Any, _record: Any) -> None:
