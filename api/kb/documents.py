@@ -215,11 +215,14 @@ def _citations_of_statement(subject_types: tuple[str, ...]) -> Prepared:
     )
 
 
-def _add_cited(out: dict[int, list[dict[str, Any]]], rows: Iterable[Any]) -> None:
-    """Rows of (subject id, source slug, excerpt, about) as each subject's citations."""
+def _add_cited(
+    out: dict[int, list[dict[str, Any]]], rows: Iterable[Any], public: bool = False
+) -> None:
+    """Rows of (subject id, source slug, excerpt, about) as each subject's citations: as the
+    documents store them (no `about` when there is none), or as the public models show them."""
     for subject_id, source, excerpt, about in rows:
         item: dict[str, Any] = {"source": source, "excerpt": excerpt}
-        if about is not None:
+        if about is not None or public:
             item["about"] = about
         out[subject_id].append(item)
 
@@ -239,10 +242,10 @@ def read_citations(
 
 
 def read_citations_of(
-    session: Reads, subjects: dict[str, list[int]]
+    session: Reads, subjects: dict[str, list[int]], public: bool = False
 ) -> dict[str, dict[int, list[dict[str, Any]]]]:
     """`read_citations` of subjects of several types (a procedure, its steps and needle
-    lengths) in one statement: by type, then subject."""
+    lengths) in one statement: by type, then subject; with `public`, as `CitationPublic`."""
     out: dict[str, dict[int, list[dict[str, Any]]]] = {
         kind: {i: [] for i in ids} for kind, ids in subjects.items()
     }
@@ -253,7 +256,7 @@ def read_citations_of(
         session, {f"ids{i}": subjects[kind] for i, kind in enumerate(kinds)}
     )
     for kind in kinds:
-        _add_cited(out[kind], (row[1:] for row in rows if row[0] == kind))
+        _add_cited(out[kind], (row[1:] for row in rows if row[0] == kind), public)
     return out
 
 

@@ -591,7 +591,7 @@ def _detail_statements() -> _DetailStatements:
 
 def procedure_detail(session: Reads, slug: str, revision: int | None = None) -> dict[str, Any]:
     """A procedure with lineage (remembered at `revision`), variants, needle lengths, steps and
-    citations: the citations of all in one statement."""
+    citations (of all in one statement), in the shape and order of `ProcedurePublic`."""
     statements = _detail_statements()
     found = statements.procedure.mappings(session, {"slug": slug})
     if not found:
@@ -610,6 +610,7 @@ def procedure_detail(session: Reads, slug: str, revision: int | None = None) -> 
             "step": [r[0] for r in steps],
             "procedure": [procedure_id],
         },
+        public=True,
     )
     length_cites, step_cites = cited["needle_length"], cited["step"]
     out["needle_lengths"] = [

@@ -85,6 +85,8 @@ def get_procedure(request: Request, session: SessionDep, slug: str, include: Inc
             queries.listed_terms(session, "side_effect", slug, True),
             queries.listed_terms(session, "contraindication", slug, True),
         )
+    if not include:
+        return Prevalidated(detail)  # in ProcedurePublic's shape already: no second pass
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 
 

@@ -5,6 +5,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from api.routes.procedures import Detail
+
 ROLLER = "at-home-derma-roller"
 PEN = "in-office-microneedling-pen"
 DOCTORS_ROLLER = "in-office-derma-roller"
@@ -95,6 +97,18 @@ class TestGetProcedure:
             "At-home rollers are only 0.1"
         )
         assert {c["about"] for c in roller["citations"]} >= {"setting", "frequency"}
+
+    def test_every_detail_is_its_response_models_rendering(self, client: TestClient) -> None:
+        """The detail is sent as read (`Prevalidated`): byte for byte what validating it against
+        its response model and rendering that would give."""
+        slugs = [p["slug"] for p in client.get("/v1/procedures?limit=100").json()["items"]]
+        assert len(slugs) == 10
+        for slug in slugs:
+            body = client.get(f"/v1/procedures/{slug}").content
+            assert body == Detail.model_validate_json(body).model_dump_json(by_alias=True).encode()
+        shaped = client.get(f"/v1/procedures/{ROLLER}", params={"fields": "slug,citations"})
+        assert list(shaped.json()) == ["slug", "citations"]
+        assert all("about" in c for c in shaped.json()["citations"])
 
     def test_reads_all_citations_in_one_statement_and_the_lineage_once_a_revision(
         self, client: TestClient, count_statements: list[str]
