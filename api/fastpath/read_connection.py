@@ -151,13 +151,13 @@ class ReadConnection:
 class _Lent:
     """A pooled connection of an asyncio engine, lent to one read (`LoopReadConnections`)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, url: str) -> None:
         self._pooled = connection
         # SQLAlchemy's adapter: psycopg's AsyncConnection behind a DB-API face, which awaits
         # inside `run_sync`.
         self.connection = connection.connection.dbapi_connection
         self.dialect = connection.dialect
-        self.url = str(connection.engine.url)
+        self.url = url
         self.thread = threading.get_ident()
 
     def close(self) -> None:
@@ -179,8 +179,8 @@ class _Holding:
 class LentConnection(ReadConnection):
     """A ReadConnection on a connection lent by an asyncio engine's pool, for one read."""
 
-    def __init__(self, connection: Connection) -> None:  # noqa: D107
-        self.own = _Holding(_Lent(connection))  # type: ignore[assignment]
+    def __init__(self, connection: Connection, url: str) -> None:  # noqa: D107
+        self.own = _Holding(_Lent(connection, url))  # type: ignore[assignment]
 
     def _rows(self, sql: str, args: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
         # Straight on psycopg's AsyncConnection (`AdaptedConnection.run_async`): the DB-API
@@ -213,34 +213,36 @@ class LoopReadConnections:
     each; the primary's or, in turn, the replicas' (`get_public_read_engine`)."""
 
     def __init__(self) -> None:
-        # By event loop, then by the (sync) engine whose URL the asyncio engine connects to.
+        # By event loop, then by the (sync) engine whose database the asyncio engine reads:
+        # the asyncio engine, and that database's URL as `database_of` gives it.
         self._engines: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[Engine, AsyncEngine]
+            asyncio.AbstractEventLoop, dict[Engine, tuple[AsyncEngine, str]]
         ] = weakref.WeakKeyDictionary()
 
-    def _engine(self) -> AsyncEngine:
+    def _engine(self) -> tuple[AsyncEngine, str]:
         public = get_public_read_engine()
         engines = self._engines.setdefault(asyncio.get_running_loop(), {})
         found = engines.get(public)
         if found is None:
-            found = engines[public] = make_async_read_engine(public.url)
+            found = engines[public] = (make_async_read_engine(public.url), str(public.url))
         return found
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         # Waiting in turn for the worker's read slots: the pool's own queue lets a newcomer
         # take a connection ahead of reads already waiting (p99 1.3 s at 256 connections).
         async with read_threads():
-            async with self._engine().connect() as connection:
-                return await connection.run_sync(_lend, fn, args)
+            engine, url = self._engine()
+            async with engine.connect() as connection:
+                return await connection.run_sync(_lend, url, fn, args)
 
     async def close(self) -> None:
         """Closes this event loop's connections (at shutdown)."""
-        for engine in self._engines.pop(asyncio.get_running_loop(), {}).values():
+        for engine, _ in self._engines.pop(asyncio.get_running_loop(), {}).values():
             await engine.dispose()
 
 
-def _lend(connection: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    return fn(LentConnection(connection), *args)
+def _lend(connection: Connection, url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    return fn(LentConnection(connection, url), *args)
 
 
 read_connection = ReadConnection()
