@@ -58,8 +58,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class BufferedLines(logging.Handler):
-    """Formats each record when it is logged (its fields as they are then) and keeps the line; a
-    writer thread writes what has gathered every `interval` seconds in one write, and at exit.
+    """Formats each record when it is logged (its fields as they are then) and keeps the line,
+    and keeps access lines (`add_access`) to render as they are written; a writer thread writes
+    what has gathered every `interval` seconds in one write, and at exit.
     Past `max_pending` lines (a stream that stopped taking them) new lines are dropped, and
     counted in the next line written."""
 
@@ -69,7 +70,8 @@ class BufferedLines(logging.Handler):
         self.interval = interval
         self.max_pending = max_pending
         self.dropped = 0
-        self._lines: list[str] = []
+        # Lines, and access lines still to render: (time, fields).
+        self._lines: list[str | tuple[float, dict[str, Any]]] = []
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_every_interval, daemon=True)
         self._writer.name = "skinkb-log-writer"
@@ -86,16 +88,13 @@ class BufferedLines(logging.Handler):
         except Exception:  # noqa: BLE001 (logging's own way: report, never raise)
             self.handleError(record)
 
-    def add(self, line: str) -> None:
-        """Keep a line formatted already (as `emit` keeps a record's)."""
-        self.acquire()
-        try:
-            if len(self._lines) < self.max_pending:
-                self._lines.append(line + "\n")
-            else:
-                self.dropped += 1
-        finally:
-            self.release()
+    def add_access(self, created: float, fields: dict[str, Any]) -> None:
+        """Keep an access line to render when it is written, by the writer thread: all the
+        request pays is an append (atomic, as the swap in `flush` is: no lock)."""
+        if len(self._lines) < self.max_pending:
+            self._lines.append((created, fields))
+        else:
+            self.dropped += 1
 
     def flush(self) -> None:
         """Write every line logged so far."""
@@ -105,15 +104,21 @@ class BufferedLines(logging.Handler):
             dropped, self.dropped = self.dropped, 0
         finally:
             self.release()
+        text = [line if isinstance(line, str) else self._access_line(*line) for line in lines]
         if dropped:
-            lines.append(orjson.dumps({"level": "warning", "dropped_lines": dropped}).decode())
-            lines.append("\n")
-        if lines:
+            text.append(orjson.dumps({"level": "warning", "dropped_lines": dropped}).decode())
+            text.append("\n")
+        if text:
             try:
-                self.stream.write("".join(lines))
+                self.stream.write("".join(text))
                 self.stream.flush()
             except (OSError, ValueError):  # a closed or broken stream: nothing left to tell
                 pass
+
+    def _access_line(self, created: float, fields: dict[str, Any]) -> str:
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)  # (`configure_logging` sets it)
+        return formatter.line(created, "INFO", access_log.name, "request", fields) + "\n"
 
     def close(self) -> None:
         global _access_lines
@@ -133,16 +138,15 @@ _access_lines: BufferedLines | None = None
 
 
 def log_request(fields: dict[str, Any]) -> None:
-    """A request's access line: rendered straight into the buffer of `configure_logging` when it
-    set one up (no LogRecord, no caller lookup: most of the cost of a warm read otherwise),
-    else through `logging` like any other record."""
+    """A request's access line: kept as it is in the buffer of `configure_logging` when it set
+    one up, and rendered by its writer thread (no LogRecord, no caller lookup, no rendering in
+    the request: most of the cost of a warm read otherwise), else through `logging` like any
+    other record. `fields` is not to be changed afterwards."""
     lines = _access_lines
     if lines is None or not access_log.isEnabledFor(logging.INFO):
         access_log.info("request", extra={"fields": fields})
         return
-    formatter = lines.formatter
-    assert isinstance(formatter, JsonFormatter)
-    lines.add(formatter.line(time.time(), "INFO", access_log.name, "request", fields))
+    lines.add_access(time.time(), fields)
 
 
 def configure_logging(stream: Any = sys.stdout) -> None:

@@ -5,10 +5,18 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from api.http.log import access_log, configure_logging, flush_logs, log_request
+from api.http.log import (
+    BufferedLines,
+    JsonFormatter,
+    access_log,
+    configure_logging,
+    flush_logs,
+    log_request,
+)
 
 
 class SlowStream(io.StringIO):
@@ -70,6 +78,32 @@ class TestRequestLog:
         direct, through_logging = (json.loads(line) for line in stream.getvalue().splitlines())
         assert direct == through_logging
         assert direct["logger"] == "skinkb.access" and direct["level"] == "info"
+
+    def test_access_lines_are_rendered_by_the_writer_not_the_request(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        stream = io.StringIO()
+        lines = BufferedLines(stream, interval=60)  # written only when flushed below
+        formatter = JsonFormatter()
+        lines.setFormatter(formatter)
+        monkeypatch.setattr("api.http.log._access_lines", lines)
+        rendered: list[str] = []
+        render = formatter.line
+
+        def counted(*args: Any) -> str:
+            rendered.append(args[4]["path"])
+            return render(*args)
+
+        monkeypatch.setattr(formatter, "line", counted)
+        try:
+            log_request({"path": "/v1/sources", "status": 200})
+            assert rendered == []  # the request only kept it
+            lines.flush()
+        finally:
+            lines.close()
+        assert rendered == ["/v1/sources"]
+        line = json.loads(stream.getvalue())
+        assert line["path"] == "/v1/sources" and line["msg"] == "request" and line["ts"]
 
     def test_access_lines_go_through_logging_when_it_is_not_configured(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
