@@ -5,9 +5,9 @@ ROLLBACKs before any statement runs, as much as a relation read's own statements
 direct reads run on the event loop's thread and do not await while they read, so one connection
 serves them all, one read at a time, each read its own `BEGIN` ... `ROLLBACK` (one snapshot). On
 PostgreSQL they await the database on the event loop (`loop_read_connections`), each on a
-connection lent by an asyncio engine's pool, in autocommit as the read engine's are: measured
-against a thread per read with its own connection, the same answers at 15-25% less CPU, the
-cost of the thread hop and of threads contending for the GIL.
+connection lent by an asyncio engine's pool, in autocommit as the read engine's are: no thread
+hop and no threads contending for the GIL, which a thread per read with its own connection cost
+(bench/results/NOTES.md, session 9).
 """
 
 import asyncio
