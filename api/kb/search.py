@@ -6,10 +6,13 @@ SQLite matches with FTS5 (bm25 ranking, `snippet()`), PostgreSQL with a weighted
 (trigram similarity: `search_vocab` on SQLite, pg_trgm over `search_word` on PostgreSQL), so a
 small typo still finds its word; aliases are indexed with the names, so brand names find their
 entity. On SQLite a one-word query reads its first page off `search_posting` (migration 0009)
-instead of having FTS5 score every match (`_Sqlite.by_postings`).
+instead of having FTS5 score every match (`_Sqlite.by_postings`), and its total off
+`search_term` (migration 0010) instead of counting them.
 """
 
+import functools
 import html
+import json
 import math
 import re
 import sqlite3
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlmodel import Session
 
 from api.errors import InvalidParameter
@@ -101,12 +104,6 @@ _MATCHED = (
     "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
     f"WHERE search_fts MATCH :match AND e.entity_type IN :types AND {_VISIBLE}"
 )
-
-
-def _values_of(name: str, items: list[Any]) -> tuple[str, dict[str, Any]]:
-    """A VALUES list of bound parameters, `(:name0), (:name1), ...`, and their values."""
-    bound = {f"{name}{i}": item for i, item in enumerate(items)}
-    return ", ".join(f"(:{key})" for key in bound), bound
 
 
 class Found(NamedTuple):
@@ -294,7 +291,18 @@ _BY_POSTINGS = text(
     "JOIN search_entry e ON e.id = p.entry_id "
     f"WHERE p.entity_type IN :types AND {_VISIBLE} AND coalesce({_SCORE} <= "
     f"(SELECT min({_SCORE.replace('p.', 'x.')}) * :near FROM edge x WHERE x.size IS NOT NULL), 1)"
+).bindparams(bindparam("types", expanding=True))
+
+
+# Name, snippet and unmarked snippet of the matches with these ids (a JSON array), each looked up
+# by rowid in the index: CROSS JOIN keeps the ids the outer loop (SQLite does not reorder it),
+# where the planner could otherwise walk every match of the index.
+_SNIPPETS = text(
+    f"SELECT picked.value AS id, e.name, {_SNIPPET} AS snippet, {_PLAIN_SNIPPET} AS plain "
+    "FROM json_each(:ids) picked CROSS JOIN search_fts ON search_fts.rowid = picked.value "
+    "JOIN search_entry e ON e.id = picked.value WHERE search_fts MATCH :match"
 )
+_MARKERS = {"open": OPEN, "close": CLOSE}
 
 
 class _Bound:
@@ -313,17 +321,48 @@ class _Bound:
         """`a` is below `b` by more than either score can be off by."""
         return a < b - _CLOSE * abs(b)
 
-    def ahead(self, s: float, entry: Any) -> bool:
-        """Whether an entry read, scoring `s`, ranks ahead of every entry left out."""
+    def ahead(self, s: float, weight: int, size: int) -> bool:
+        """Whether an entry read, of this weight and length and scoring `s`, ranks ahead of
+        every entry left out."""
         if not self.edges or self._below(s, self.best):
             return True
-        for weight, size, edge in self.edges:
+        for edge_weight, edge_size, edge in self.edges:
             if self._below(s, edge):
                 continue
-            tied = (entry.weight, entry.size) == (weight, size)
-            if not (tied and self._below(s, self.beyond[(weight, size)])):
+            tied = (weight, size) == (edge_weight, edge_size)
+            if not (tied and self._below(s, self.beyond[(edge_weight, edge_size)])):
                 return False
         return True
+
+
+# Entries hidden from search: quotes and positions whose expert, source or topic is not published.
+_HIDDEN = (
+    f"SELECT id FROM search_entry e WHERE entity_type IN ('quote', 'position') AND NOT {_VISIBLE}"
+)
+
+
+@functools.cache
+def _counts(every_type: bool, one_term: bool) -> TextClause:
+    """How many entries match (`matched`), and how many of those are hidden (of every type) or
+    of the wanted types (`counted`); with `averages`, the index's length record, for one term.
+
+    One term's entries are counted in `search_term` (migration 0010), other queries' in the
+    index. Of every type, the hidden matches are looked up by rowid instead of joining each
+    match to its entry.
+    """
+    matched = (
+        "coalesce((SELECT entries FROM search_term WHERE term = :term), 0)"
+        if one_term
+        else "(SELECT count(*) FROM search_fts WHERE search_fts MATCH :match)"
+    )
+    counted = (
+        f"(SELECT count(*) FROM search_fts WHERE search_fts MATCH :match AND rowid IN ({_HIDDEN}))"
+        if every_type
+        else f"(SELECT count(*) {_MATCHED})"
+    )
+    averages = "(SELECT block FROM search_fts_data WHERE id = 1)" if one_term else "NULL"
+    statement = text(f"SELECT {matched} AS matched, {counted} AS counted, {averages} AS averages")
+    return statement if every_type else statement.bindparams(bindparam("types", expanding=True))
 
 
 class _Sqlite:
@@ -367,34 +406,17 @@ class _Sqlite:
             "(" + " OR ".join(self._phrase(w) for w in group) + ")" for group in groups
         )
         every_type = set(types) == set(TYPES)
-        # One word of one term: its best entries can be read off `search_posting`.
+        # One word of one term: its entries are counted in `search_term`, and its best ones can
+        # be read off `search_posting`.
         term = None
-        if len(groups) == 1 and len(groups[0]) == 1 and offset + limit <= SHORTLIST_MAX:
+        if len(groups) == 1 and len(groups[0]) == 1:
             terms = tokenizer.terms(groups[0][0])
             term = terms[0] if len(terms) == 1 else None
-        # Every type: the matches counted in the index alone, less the few hidden quotes among
-        # them (looked up by rowid), instead of joining each match to its entry.
-        hidden = (
-            "SELECT id FROM search_entry e WHERE entity_type IN ('quote', 'position') "
-            f"AND NOT {_VISIBLE}"
-        )
-        counted = text(
-            "SELECT (SELECT count(*) FROM search_fts WHERE search_fts MATCH :match) AS matched, "
-            + (
-                "(SELECT count(*) FROM search_fts "
-                f"WHERE search_fts MATCH :match AND rowid IN ({hidden}))"
-                if every_type
-                else f"(SELECT count(*) {_MATCHED})"
-            )
-            + " AS counted, "
-            + ("(SELECT block FROM search_fts_data WHERE id = 1)" if term else "NULL")
-            + " AS averages"
-        )
-        if not every_type:
-            counted = counted.bindparams(bindparam("types", expanding=True))
-        counts = session.execute(counted, {"match": match, "types": types}).one()
+        counts = session.execute(
+            _counts(every_type, term is not None), {"match": match, "types": types, "term": term}
+        ).one()
         total = counts.matched - counts.counted if every_type else counts.counted
-        if term is not None and counts.averages is not None:
+        if term is not None and counts.averages is not None and offset + limit <= SHORTLIST_MAX:
             page = self.by_postings(
                 session, match, term, counts.matched, counts.averages, types, limit, offset
             )
@@ -432,31 +454,31 @@ class _Sqlite:
             return None
         wanted = offset + limit
         rows = session.execute(
-            _BY_POSTINGS.bindparams(bindparam("types", expanding=True)),
+            _BY_POSTINGS,
             {"term": term, "size": wanted + SHORTLIST_MARGIN, "types": types}
             | {"idf": score.idf, "avgdl": score.avgdl, "k1": _K1, "k1_1": _K1 + 1.0}
             | {"b": _B, "one_b": 1 - _B, "near": 1 - 4 * _CLOSE},
         ).all()
-        bound = _Bound(score, [r for r in rows if r.id is None])
-        scores = {key: score(*key) for key in {(r.weight, r.size) for r in rows}}
-        ranked = sorted(
-            (scores[r.weight, r.size], r.entity_type, r.slug, r) for r in rows if r.id is not None
-        )
+        bound = _Bound(score, [r for r in rows if r[0] is None])
+        # Read once as plain tuples: (id, weight, size, type, slug).
+        entries = [tuple(r) for r in rows if r[0] is not None]
+        scores = {key: score(*key) for key in {(w, d) for _, w, d, _, _ in entries}}
+        # Ranked as `ranked` orders: by score, then type and slug.
+        ranked = sorted((scores[w, d], t, slug, i, w, d) for i, w, d, t, slug in entries)
         if len(ranked) < wanted and bound.edges:
             return None
-        if not all(bound.ahead(c[0], c[3]) for c in ranked[:wanted]):
+        if not all(bound.ahead(c[0], c[4], c[5]) for c in ranked[:wanted]):
             return None
         if ranked:
             last = ranked[min(wanted, len(ranked)) - 1][0]
             for a, b in pairwise(ranked):
                 if a[0] > last + _CLOSE * abs(last):
                     break
-                same = (a[3].weight, a[3].size) == (b[3].weight, b[3].size)
-                if not same and b[0] - a[0] <= _CLOSE * abs(a[0]):
+                if a[4:] != b[4:] and b[0] - a[0] <= _CLOSE * abs(a[0]):
                     return None
-        page = [c[3] for c in ranked[offset:wanted]]
-        snippets = self._snippets(session, match, [e.id for e in page])
-        return [Found(e.entity_type, e.slug, *snippets[e.id]) for e in page]
+        page = ranked[offset:wanted]
+        snippets = self._snippets(session, match, [c[3] for c in page])
+        return [Found(c[1], c[2], *snippets[c[3]]) for c in page]
 
     def ranked(
         self, session: Session, match: str, types: list[str], limit: int, offset: int
@@ -519,16 +541,7 @@ class _Sqlite:
         """Name, snippet and unmarked snippet (`_PLAIN_SNIPPET`) of each of these matches."""
         if not ids:
             return {}
-        picked, values = _values_of("id", ids)
-        rows = session.execute(
-            text(
-                f"WITH picked(id) AS (VALUES {picked}) "
-                f"SELECT picked.id, e.name, {_SNIPPET} AS snippet, {_PLAIN_SNIPPET} AS plain "
-                "FROM picked JOIN search_fts ON search_fts.rowid = picked.id "
-                "JOIN search_entry e ON e.id = picked.id WHERE search_fts MATCH :match"
-            ),
-            values | {"match": match, "open": OPEN, "close": CLOSE},
-        ).all()
+        rows = session.execute(_SNIPPETS, {"ids": json.dumps(ids), "match": match} | _MARKERS)
         return {r.id: (r.name, r.snippet, r.plain) for r in rows}
 
 
@@ -608,6 +621,13 @@ def _backend(session: Session) -> _Sqlite | _Postgres:
     return _Sqlite() if session.get_bind().dialect.name == "sqlite" else _Postgres()
 
 
+def _widened(backend: _Sqlite | _Postgres, session: Session, word: str) -> list[str]:
+    """The word, and when nothing matches it, the indexed words most like it."""
+    if len(word) < MIN_TYPO_LENGTH or backend.matches(session, word):
+        return [word]
+    return [word, *(w for w in backend.similar(session, word) if w != word)]
+
+
 def search(
     session: Session, q: str, types: list[str], limit: int, offset: int
 ) -> tuple[list[Hit], int]:
@@ -616,19 +636,19 @@ def search(
     A word nothing matches is widened to the indexed words most like it.
     """
     backend = _backend(session)
-    groups = []
-    for word in words_of(q):
-        if not backend.usable(session, word):
-            continue
-        group = [word]
-        if len(word) >= MIN_TYPO_LENGTH and not backend.matches(session, word):
-            group += [w for w in backend.similar(session, word) if w != word]
-        groups.append(group)
-    if not groups:
+    words = [word for word in words_of(q) if backend.usable(session, word)]
+    if not words:
         return [], 0
-    rows, total = backend.hits(session, groups, types, False, limit, offset)
-    if total == 0 and len(groups) > 1:
-        rows, total = backend.hits(session, groups, types, True, limit, offset)
+    if len(words) == 1:
+        # Its own hits first: only a word with none needs to be looked for at all.
+        rows, total = backend.hits(session, [words], types, False, limit, offset)
+        if total == 0 and len(group := _widened(backend, session, words[0])) > 1:
+            rows, total = backend.hits(session, [group], types, False, limit, offset)
+    else:
+        groups = [_widened(backend, session, word) for word in words]
+        rows, total = backend.hits(session, groups, types, False, limit, offset)
+        if total == 0:
+            rows, total = backend.hits(session, groups, types, True, limit, offset)
     hits = [
         Hit(
             type=r.entity_type,

@@ -1,6 +1,7 @@
 """SQLite's one-word search reads its best entries off `search_posting` (api.kb.search,
-`_Sqlite.by_postings`): the triggers keep that table what search_fts holds, and every page it
-gives is the page the full FTS5 ranking gives (same hits, order, snippets and total)."""
+`_Sqlite.by_postings`) and its total off `search_term`: the triggers keep both tables what
+search_fts holds, and every page they give is the page the full FTS5 ranking and count give
+(same hits, order, snippets and total)."""
 
 from collections.abc import Iterator
 
@@ -61,9 +62,17 @@ def postings(session: Session) -> tuple[set[tuple], set[tuple]]:
     return held, set(map(tuple, session.execute(text(EXPECTED))))
 
 
+def term_counts(session: Session) -> tuple[set[tuple], set[tuple]]:
+    """What search_term holds, and the entries per term FTS5's own vocabulary counts."""
+    held = set(map(tuple, session.execute(text("SELECT term, entries FROM search_term"))))
+    return held, set(map(tuple, session.execute(text("SELECT term, doc FROM search_vocab"))))
+
+
 def test_postings_follow_every_edit(session: Session) -> None:
     held, expected = postings(session)
     assert held == expected and len(held) > 10_000
+    terms, counted = term_counts(session)
+    assert terms == counted and len(terms) > 1_000
     # Rename (name and aliases), unpublish, republish, delete, a step's text, an expert's name
     # (their quotes' entries), and a new entry.
     session.execute(
@@ -83,19 +92,25 @@ def test_postings_follow_every_edit(session: Session) -> None:
             slug="brand-new",
             name="Brand new itching",
             aliases=["itch"],
-            description="Itching, itching and itching.",
+            description="Itching, itching and itching (zyxwvut).",
         )
     )
     session.flush()
     held, expected = postings(session)
     assert held == expected
+    terms, counted = term_counts(session)
+    assert terms == counted
+    assert ("zyxwvut", 1) in terms  # a term no entry held before
 
 
 def reference(
     session: Session, q: str, types: list[str], limit: int, offset: int
 ) -> tuple[list[search.Hit], int]:
-    """The answer of the full ranking alone (no postings, no shortlist)."""
+    """The answer of the full ranking and the index's count alone (no postings, no term
+    counts, no shortlist)."""
+    counts = search._counts
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "_counts", lambda every_type, _one_term: counts(every_type, False))
         patch.setattr(search._Sqlite, "by_postings", lambda *_a, **_k: None)
         patch.setattr(search._Sqlite, "shortlisted", lambda *_a, **_k: None)
         return search.search(session, q, types, limit, offset)
@@ -204,4 +219,7 @@ def test_tokenizer_makes_the_terms_the_index_holds(
         posted = session.execute(
             text("SELECT count(*) FROM search_posting WHERE term = :t"), {"t": term}
         ).scalar_one()
-        assert matched == posted
+        entries = session.execute(
+            text("SELECT coalesce(sum(entries), 0) FROM search_term WHERE term = :t"), {"t": term}
+        ).scalar_one()
+        assert matched == posted == entries
