@@ -90,6 +90,37 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off(server: Server) -> None:
         assert seconds_until_closed(sock, started, TIMEOUT + 5) is not None
 
 
+def answer_of(sock: socket.socket) -> bytes:
+    """One HTTP answer read off the socket: its head and Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")
+        ).split(b":")[1]
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_a_head_sent_in_time_is_answered_past_the_connections_first_deadline(
+    server: Server,
+) -> None:
+    """Each request gets its own deadline: a head begun before the connection's first deadline
+    and completed after it, well within its own, is answered."""
+    with socket.create_connection(address(server), timeout=5) as sock:
+        sock.sendall(b"GET /v1/procedures HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer_of(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(TIMEOUT * 0.75)
+        sock.sendall(HALF_HEAD)
+        time.sleep(TIMEOUT * 0.5)
+        sock.sendall(b"ication/json\r\n\r\n")
+        assert answer_of(sock).startswith(b"HTTP/1.1 200")
+
+
 def test_past_the_connection_cap_a_worker_answers_503(server: Server) -> None:
     idle = [socket.create_connection(address(server), timeout=5) for _ in range(300)]
     try:

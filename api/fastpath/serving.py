@@ -76,18 +76,30 @@ class HttpProtocol(HttpToolsProtocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
-        self._deadline: asyncio.TimerHandle | None = None
+        # When the client must have sent what it is sending (loop time), None when nothing is
+        # awaited; and the one timer that checks it. Moving the deadline is a store: the timer,
+        # when it fires early, sets itself again for what is left.
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._arm_deadline()
 
     def _arm_deadline(self) -> None:
         """Give the client SKINKB_HEADER_TIMEOUT seconds from now to finish what it sends."""
-        self._disarm_deadline()
-        self._deadline = self.loop.call_later(settings.header_timeout, self._too_slow)
+        self._deadline = self.loop.time() + settings.header_timeout
+        if self._timer is None:
+            self._timer = self.loop.call_at(self._deadline, self._check_deadline)
 
     def _disarm_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline = None
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if self._deadline is None:
+            return
+        if self.loop.time() < self._deadline:
+            self._timer = self.loop.call_at(self._deadline, self._check_deadline)
+            return
+        self._too_slow()
 
     def _too_slow(self) -> None:
         self._deadline = None
@@ -111,6 +123,9 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
 
