@@ -303,6 +303,12 @@ _SNIPPETS = text(
     "JOIN search_entry e ON e.id = picked.value WHERE search_fts MATCH :match"
 )
 _MARKERS = {"open": OPEN, "close": CLOSE}
+# A page of every visible match of the wanted types, ranked (`_Sqlite.ranked`).
+_RANKED = text(
+    f"SELECT e.entity_type, e.slug, e.name, {_SNIPPET} AS snippet, "
+    f"{_PLAIN_SNIPPET} AS plain {_MATCHED} "
+    f"ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
+).bindparams(bindparam("types", expanding=True))
 
 
 class _Bound:
@@ -485,13 +491,8 @@ class _Sqlite:
     ) -> list[Any]:
         """A page of every visible match of these types, joined to its entry and ranked."""
         rows = session.execute(
-            text(
-                f"SELECT e.entity_type, e.slug, e.name, {_SNIPPET} AS snippet, "
-                f"{_PLAIN_SNIPPET} AS plain {_MATCHED} "
-                f"ORDER BY {_BM25}, e.entity_type, e.slug LIMIT :limit OFFSET :offset"
-            ).bindparams(bindparam("types", expanding=True)),
-            {"match": match, "types": types, "open": OPEN, "close": CLOSE}
-            | {"limit": limit, "offset": offset},
+            _RANKED,
+            {"match": match, "types": types, "limit": limit, "offset": offset} | _MARKERS,
         ).all()
         return list(rows)
 
