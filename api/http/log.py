@@ -20,6 +20,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._second = -1
         self._stamp = ""
+        self._access_head = (-1, "")  # (second, what its access lines begin with)
 
     def format(self, record: logging.LogRecord) -> str:
         error = self.formatException(record.exc_info).splitlines()[-1] if record.exc_info else None
@@ -48,6 +49,17 @@ class JsonFormatter(logging.Formatter):
             line["error"] = error
         return orjson.dumps(line, default=str).decode()
 
+    def access_line(self, created: float, fields: dict[str, Any]) -> str:
+        """An access line as `line` renders it, the part every one of the second shares (time,
+        level, logger, message) rendered once: all a line of its own costs is its fields."""
+        if not fields:
+            return self.line(created, "INFO", access_log.name, "request", fields) + "\n"
+        second, head = self._access_head
+        if int(created) != second:
+            head = self.line(created, "INFO", access_log.name, "request", {})[:-1] + ","
+            self._access_head = (int(created), head)
+        return head + orjson.dumps(fields, default=str)[1:].decode() + "\n"
+
     def _timestamp(self, created: float) -> str:
         # Whole seconds, so one rendering serves every line of that second.
         second = int(created)
@@ -58,9 +70,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class BufferedLines(logging.Handler):
-    """Formats each record when it is logged (its fields as they are then) and keeps the line,
-    and keeps access lines (`add_access`) to render as they are written; a writer thread writes
-    what has gathered every `interval` seconds in one write, and at exit.
+    """Formats each record when it is logged (its fields as they are then) and keeps the line;
+    a writer thread writes what has gathered every `interval` seconds in one write, and at exit.
     Past `max_pending` lines (a stream that stopped taking them) new lines are dropped, and
     counted in the next line written."""
 
@@ -70,8 +81,7 @@ class BufferedLines(logging.Handler):
         self.interval = interval
         self.max_pending = max_pending
         self.dropped = 0
-        # Lines, and access lines still to render: (time, fields).
-        self._lines: list[str | tuple[float, dict[str, Any]]] = []
+        self._lines: list[str] = []
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_every_interval, daemon=True)
         self._writer.name = "skinkb-log-writer"
@@ -89,10 +99,13 @@ class BufferedLines(logging.Handler):
             self.handleError(record)
 
     def add_access(self, created: float, fields: dict[str, Any]) -> None:
-        """Keep an access line to render when it is written, by the writer thread: all the
-        request pays is an append (atomic, as the swap in `flush` is: no lock)."""
+        """Render an access line and keep it (an append is atomic, as the swap in `flush` is: no
+        lock). Rendered here, not by the writer: Python work in the writer thread would contend
+        with the event loop for the GIL, and cost a busy server more than the rendering does."""
         if len(self._lines) < self.max_pending:
-            self._lines.append((created, fields))
+            formatter = self.formatter
+            assert isinstance(formatter, JsonFormatter)  # (`configure_logging` sets it)
+            self._lines.append(formatter.access_line(created, fields))
         else:
             self.dropped += 1
 
@@ -104,21 +117,15 @@ class BufferedLines(logging.Handler):
             dropped, self.dropped = self.dropped, 0
         finally:
             self.release()
-        text = [line if isinstance(line, str) else self._access_line(*line) for line in lines]
         if dropped:
-            text.append(orjson.dumps({"level": "warning", "dropped_lines": dropped}).decode())
-            text.append("\n")
-        if text:
+            lines.append(orjson.dumps({"level": "warning", "dropped_lines": dropped}).decode())
+            lines.append("\n")
+        if lines:
             try:
-                self.stream.write("".join(text))
+                self.stream.write("".join(lines))
                 self.stream.flush()
             except (OSError, ValueError):  # a closed or broken stream: nothing left to tell
                 pass
-
-    def _access_line(self, created: float, fields: dict[str, Any]) -> str:
-        formatter = self.formatter
-        assert isinstance(formatter, JsonFormatter)  # (`configure_logging` sets it)
-        return formatter.line(created, "INFO", access_log.name, "request", fields) + "\n"
 
     def close(self) -> None:
         global _access_lines
@@ -138,10 +145,9 @@ _access_lines: BufferedLines | None = None
 
 
 def log_request(fields: dict[str, Any]) -> None:
-    """A request's access line: kept as it is in the buffer of `configure_logging` when it set
-    one up, and rendered by its writer thread (no LogRecord, no caller lookup, no rendering in
-    the request: most of the cost of a warm read otherwise), else through `logging` like any
-    other record. `fields` is not to be changed afterwards."""
+    """A request's access line: rendered straight into the buffer of `configure_logging` when it
+    set one up (no LogRecord, no caller lookup: most of the cost of a warm read otherwise), else
+    through `logging` like any other record."""
     lines = _access_lines
     if lines is None or not access_log.isEnabledFor(logging.INFO):
         access_log.info("request", extra={"fields": fields})

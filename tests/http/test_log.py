@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from api.http.log import (
-    BufferedLines,
     JsonFormatter,
     access_log,
     configure_logging,
@@ -79,31 +78,31 @@ class TestRequestLog:
         assert direct == through_logging
         assert direct["logger"] == "skinkb.access" and direct["level"] == "info"
 
-    def test_access_lines_are_rendered_by_the_writer_not_the_request(
-        self, monkeypatch: pytest.MonkeyPatch
+    def test_access_lines_hold_the_fields_as_they_were_when_logged(
+        self, root_handlers: None
     ) -> None:
         stream = io.StringIO()
-        lines = BufferedLines(stream, interval=60)  # written only when flushed below
+        configure_logging(stream)
+        fields: dict[str, Any] = {"path": "/v1/sources", "status": 200}
+        log_request(fields)
+        fields["status"] = 500
+        flush_logs()
+        assert json.loads(stream.getvalue())["status"] == 200
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"request_id": "abc", "path": "/v1/sources", "status": 200, "key_name": None},
+            {"path": '/v1/"quoted"\\back\nline/é/😀', "duration_ms": 0.25},
+            {"client": object()},  # not JSON: rendered with str(), as `line` does
+            {},
+        ],
+    )
+    def test_an_access_line_is_what_line_renders(self, fields: dict[str, Any]) -> None:
         formatter = JsonFormatter()
-        lines.setFormatter(formatter)
-        monkeypatch.setattr("api.http.log._access_lines", lines)
-        rendered: list[str] = []
-        render = formatter.line
-
-        def counted(*args: Any) -> str:
-            rendered.append(args[4]["path"])
-            return render(*args)
-
-        monkeypatch.setattr(formatter, "line", counted)
-        try:
-            log_request({"path": "/v1/sources", "status": 200})
-            assert rendered == []  # the request only kept it
-            lines.flush()
-        finally:
-            lines.close()
-        assert rendered == ["/v1/sources"]
-        line = json.loads(stream.getvalue())
-        assert line["path"] == "/v1/sources" and line["msg"] == "request" and line["ts"]
+        for created in (1_764_547_200.2, 1_764_547_200.9, 1_764_547_201.1, 1_764_547_200.5):
+            expected = formatter.line(created, "INFO", access_log.name, "request", fields)
+            assert formatter.access_line(created, fields) == expected + "\n"
 
     def test_access_lines_go_through_logging_when_it_is_not_configured(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

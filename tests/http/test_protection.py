@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from api.http.log import JsonFormatter
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
 from api.http.rate_limit import RateLimitMiddleware
+from api.http.request_context import RequestIds
 from api.main import app
 from models.audit import AuditEvent
 
@@ -44,6 +46,23 @@ class TestRequestContext:
     def test_request_ids_made_are_random(self, client: TestClient) -> None:
         made = [int(client.get("/healthz").headers["x-request-id"], 16) for _ in range(3)]
         assert all(abs(b - a) > 1_000_000 for a, b in zip(made, made[1:], strict=False))
+
+    def test_request_ids_stay_unique_past_each_draw_and_in_a_forked_child(self) -> None:
+        ids = RequestIds()
+        made = [ids.new() for _ in range(3 * RequestIds.BATCH + 5)]  # three draws and a part
+        assert all(re.fullmatch("[0-9a-f]{32}", made_id) for made_id in made)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its next ids, to the parent
+            os.write(write, "".join(ids.new() for _ in range(4)).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            child = re.findall("[0-9a-f]{32}", pipe.read())
+        os.waitpid(pid, 0)
+        parent = [ids.new() for _ in range(4)]  # the parent's own next ones, from its pool
+        assert len(child) == 4
+        assert len(set(made + child + parent)) == len(made) + 8
 
     def test_request_id_is_echoed_or_made(self, client: TestClient) -> None:
         assert (
