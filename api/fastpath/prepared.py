@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import CompoundSelect, Connection, Dialect, Select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -32,7 +32,9 @@ MAX_LAYOUTS = 512  # IN-list lengths remembered per statement; others are expand
 class Prepared:
     """A Core select to run often: `rows()` gives tuples, `mappings()` dicts by column key."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
+    ) -> None:
         self.statement = statement
         self.keys = [str(c.key) for c in statement.selected_columns]
         # Per dialect: the compiled select, and the columns whose values need their type's

@@ -12,12 +12,20 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    Float,
+    Integer,
     Select,
+    String,
+    Text,
     bindparam,
+    cast,
     func,
     literal,
+    literal_column,
+    null,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -558,34 +566,65 @@ def procedure_summary_select() -> Select[*tuple[Any, ...]]:
 
 class _DetailStatements(NamedTuple):
     procedure: Prepared  # by slug
-    variants: Prepared  # the rest by the procedure's id
-    needle_lengths: Prepared
-    steps: Prepared
+    children: Prepared  # by the procedure's id: variants, needle lengths and steps
+
+
+# What `_DetailStatements.children` gives in its `part` column, in this order.
+VARIANT, NEEDLE_LENGTH, STEP = 0, 1, 2
+
+
+def _part(
+    part: int,
+    id_: Any = None,
+    word: Any = None,
+    position: Any = None,
+    text: Any = None,
+    min_mm: Any = None,
+    max_mm: Any = None,
+) -> tuple[ColumnElement[Any], ...]:
+    """The columns of one part of the children's union, typed NULL where it has none."""
+
+    def typed(value: Any, type_: Any, name: str) -> ColumnElement[Any]:
+        return (cast(null(), type_) if value is None else value).label(name)
+
+    return (
+        literal_column(str(part), Integer).label("part"),
+        typed(id_, Integer, "id"),
+        typed(word, String, "word"),
+        typed(position, Integer, "position"),
+        typed(text, Text, "text"),
+        typed(min_mm, Float, "min_mm"),
+        typed(max_mm, Float, "max_mm"),
+    )
 
 
 @cache
 def _detail_statements() -> _DetailStatements:
-    """Built once: what `procedure_detail` reads besides lineage and citations."""
+    """Built once: what `procedure_detail` reads besides lineage and citations. The children
+    come in one statement: variants by slug, needle lengths by id, steps by position."""
     of_procedure: BindParameter[int] = bindparam("id")
+    children = union_all(
+        select(*_part(VARIANT, word=col(Procedure.slug))).where(
+            col(Procedure.parent_id) == of_procedure, published(Procedure)
+        ),
+        select(
+            *_part(
+                NEEDLE_LENGTH,
+                col(NeedleLength.id),
+                min_mm=col(NeedleLength.min_mm),
+                max_mm=col(NeedleLength.max_mm),
+            )
+        ).where(col(NeedleLength.procedure_id) == of_procedure, published(NeedleLength)),
+        select(
+            *_part(STEP, col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
+        ).where(col(Step.procedure_id) == of_procedure, published(Step)),
+    )
+    c = children.selected_columns
     return _DetailStatements(
         procedure=Prepared(
             procedure_summary_select().where(col(Procedure.slug) == bindparam("slug"))
         ),
-        variants=Prepared(
-            select(col(Procedure.slug))
-            .where(col(Procedure.parent_id) == of_procedure, published(Procedure))
-            .order_by(col(Procedure.slug))
-        ),
-        needle_lengths=Prepared(
-            select(col(NeedleLength.id), col(NeedleLength.min_mm), col(NeedleLength.max_mm))
-            .where(col(NeedleLength.procedure_id) == of_procedure, published(NeedleLength))
-            .order_by(col(NeedleLength.id))
-        ),
-        steps=Prepared(
-            select(col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
-            .where(col(Step.procedure_id) == of_procedure, published(Step))
-            .order_by(col(Step.position))
-        ),
+        children=Prepared(children.order_by(c.part, c.position, c.word, c.id)),
     )
 
 
@@ -598,28 +637,27 @@ def procedure_detail(session: Reads, slug: str, revision: int | None = None) -> 
         raise NotFound(f"No procedure with slug {slug!r}.")
     out = found[0]
     procedure_id = out.pop("id")
-    of_procedure = {"id": procedure_id}
     out["lineage"] = [s for _, s in lineage(session, slug, revision)[1:]]
-    out["variants"] = [r[0] for r in statements.variants.rows(session, of_procedure)]
-    lengths = statements.needle_lengths.rows(session, of_procedure)
-    steps = statements.steps.rows(session, of_procedure)
+    children = statements.children.rows(session, {"id": procedure_id})
+    lengths = [row for row in children if row[0] == NEEDLE_LENGTH]
+    steps = [row for row in children if row[0] == STEP]
     cited = read_citations_of(
         session,
         {
-            "needle_length": [r[0] for r in lengths],
-            "step": [r[0] for r in steps],
+            "needle_length": [row[1] for row in lengths],
+            "step": [row[1] for row in steps],
             "procedure": [procedure_id],
         },
         public=True,
     )
     length_cites, step_cites = cited["needle_length"], cited["step"]
+    out["variants"] = [row[2] for row in children if row[0] == VARIANT]
     out["needle_lengths"] = [
-        {"min_mm": min_mm, "max_mm": max_mm, "citations": length_cites[id_]}
-        for id_, min_mm, max_mm in lengths
+        {"min_mm": row[5], "max_mm": row[6], "citations": length_cites[row[1]]} for row in lengths
     ]
     out["steps"] = [
-        {"kind": kind, "position": position, "text": text, "citations": step_cites[id_]}
-        for id_, kind, position, text in steps
+        {"kind": row[2], "position": row[3], "text": row[4], "citations": step_cites[row[1]]}
+        for row in steps
     ]
     out["citations"] = cited["procedure"][procedure_id]
     return out

@@ -2,10 +2,11 @@
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import text, update
+from sqlmodel import Session, col, select
 
 from api.routes.procedures import Detail
+from models import NeedleLength, Procedure, Step
 
 ROLLER = "at-home-derma-roller"
 PEN = "in-office-microneedling-pen"
@@ -98,6 +99,52 @@ class TestGetProcedure:
         )
         assert {c["about"] for c in roller["citations"]} >= {"setting", "frequency"}
 
+    def test_children_are_the_published_ones_in_their_order(
+        self, client: TestClient, session: Session
+    ) -> None:
+        """Variants by slug, needle lengths by id, steps by position (read in one union),
+        against the ORM's own reading of the tables; one step and one variant unpublished."""
+        general = session.exec(select(Procedure).where(Procedure.slug == GENERAL)).one()
+        session.exec(update(Procedure).where(col(Procedure.slug) == ROLLER).values(status="draft"))
+        first_step = session.exec(
+            select(Step).where(Step.procedure_id == general.id).order_by(col(Step.position))
+        ).first()
+        assert first_step is not None
+        first_step.status = "draft"
+        session.add(first_step)
+        session.flush()
+
+        for procedure in session.exec(select(Procedure).where(Procedure.status == "published")):
+            body = client.get(f"/v1/procedures/{procedure.slug}", params={"cb": "1"}).json()
+            children = session.exec(
+                select(Procedure).where(
+                    Procedure.parent_id == procedure.id, Procedure.status == "published"
+                )
+            ).all()
+            lengths = session.exec(
+                select(NeedleLength)
+                .where(
+                    NeedleLength.procedure_id == procedure.id, NeedleLength.status == "published"
+                )
+                .order_by(col(NeedleLength.id))
+            ).all()
+            steps = session.exec(
+                select(Step)
+                .where(Step.procedure_id == procedure.id, Step.status == "published")
+                .order_by(col(Step.position))
+            ).all()
+            assert body["variants"] == sorted(c.slug for c in children)
+            assert [(n["min_mm"], n["max_mm"]) for n in body["needle_lengths"]] == [
+                (n.min_mm, n.max_mm) for n in lengths
+            ]
+            assert [(s["kind"], s["position"], s["text"]) for s in body["steps"]] == [
+                (s.kind, s.position, s.text) for s in steps
+            ]
+        assert ROLLER not in client.get(f"/v1/procedures/{GENERAL}").json()["variants"]
+        assert first_step.text not in [
+            s["text"] for s in client.get(f"/v1/procedures/{GENERAL}").json()["steps"]
+        ]
+
     def test_every_detail_is_its_response_models_rendering(self, client: TestClient) -> None:
         """The detail is sent as read (`Prevalidated`): byte for byte what validating it against
         its response model and rendering that would give."""
@@ -110,7 +157,7 @@ class TestGetProcedure:
         assert list(shaped.json()) == ["slug", "citations"]
         assert all("about" in c for c in shaped.json()["citations"])
 
-    def test_reads_all_citations_in_one_statement_and_the_lineage_once_a_revision(
+    def test_reads_children_and_citations_in_a_statement_each_and_the_lineage_once_a_revision(
         self, client: TestClient, count_statements: list[str]
     ) -> None:
         def queries() -> list[str]:
@@ -119,9 +166,11 @@ class TestGetProcedure:
         assert client.get(f"/v1/procedures/{PEN}").json()["steps"][0]["citations"]
         first = queries()
         assert sum("FROM citation" in s for s in first) == 1
+        assert sum("FROM procedure_step" in s for s in first) == 1
         count_statements.clear()
         assert client.get(f"/v1/procedures/{PEN}", params={"cb": "1"}).status_code == 200
-        assert len(queries()) == len(first) - 1 == 5  # the lineage remembered
+        # the procedure, its children, their citations: the lineage remembered
+        assert len(queries()) == len(first) - 1 == 3
 
     def test_unknown_slug_is_404_problem(self, client: TestClient) -> None:
         r = client.get("/v1/procedures/no-such-thing")
