@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Engine, exc
-from sqlalchemy.ext.asyncio import AsyncEngine
+import anyio
+from sqlalchemy import URL, Connection, Dialect, Engine, exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Session
 
 from api.db.engine import (
@@ -213,32 +214,74 @@ class LoopReadConnections:
     each; the primary's or, in turn, the replicas' (`get_public_read_engine`)."""
 
     def __init__(self) -> None:
-        # By event loop, then by the (sync) engine whose database the asyncio engine reads:
-        # the asyncio engine, and that database's URL as `database_of` gives it.
+        # By event loop, then by the (sync) engine whose database the asyncio engine reads.
         self._engines: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[Engine, tuple[AsyncEngine, str]]
+            asyncio.AbstractEventLoop, dict[Engine, _LoopEngine]
         ] = weakref.WeakKeyDictionary()
 
-    def _engine(self) -> tuple[AsyncEngine, str]:
+    def _engine(self) -> "_LoopEngine":
         public = get_public_read_engine()
         engines = self._engines.setdefault(asyncio.get_running_loop(), {})
         found = engines.get(public)
         if found is None:
-            found = engines[public] = (make_async_read_engine(public.url), str(public.url))
+            found = engines[public] = _LoopEngine(make_async_read_engine(public.url), public.url)
         return found
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         # Waiting in turn for the worker's read slots: the pool's own queue lets a newcomer
         # take a connection ahead of reads already waiting (p99 1.3 s at 256 connections).
-        async with read_threads():
-            engine, url = self._engine()
-            async with engine.connect() as connection:
-                return await connection.run_sync(_lend, url, fn, args)
+        # A slot free with no read waiting is taken at once: anyio's `acquire` would give up
+        # a turn of the event loop even then.
+        slots = read_threads()
+        try:
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await slots.acquire()
+        try:
+            return await self._engine().read(fn, args)
+        finally:
+            slots.release()
 
     async def close(self) -> None:
         """Closes this event loop's connections (at shutdown)."""
-        for engine, _ in self._engines.pop(asyncio.get_running_loop(), {}).values():
-            await engine.dispose()
+        for engine in self._engines.pop(asyncio.get_running_loop(), {}).values():
+            await engine.close()
+
+
+class _LoopEngine:
+    """One event loop's asyncio engine for one database. A read keeps its connection checked
+    out for the next read rather than return it to the pool: a pool checkout and checkin cost
+    as much as the read's own statement. A connection that failed, or whose read was cancelled
+    while it ran, is not kept."""
+
+    def __init__(self, engine: AsyncEngine, url: URL) -> None:
+        self.engine = engine
+        self.url = str(url)  # as `database_of` gives it
+        self.idle: list[AsyncConnection] = []
+
+    async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        connection = self.idle.pop() if self.idle else await self.engine.connect()
+        try:
+            result = await connection.run_sync(_lend, self.url, fn, args)
+        except Exception:
+            await self._keep_or_close(connection)
+            raise
+        except BaseException:  # cancelled mid-statement: the connection's state is unknown
+            await connection.invalidate()
+            raise
+        await self._keep_or_close(connection)
+        return result
+
+    async def _keep_or_close(self, connection: AsyncConnection) -> None:
+        if connection.invalidated:  # a statement the driver refused (`_Lent.close`)
+            await connection.close()
+        else:
+            self.idle.append(connection)
+
+    async def close(self) -> None:
+        while self.idle:
+            await self.idle.pop().close()
+        await self.engine.dispose()
 
 
 def _lend(connection: Connection, url: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

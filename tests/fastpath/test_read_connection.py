@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Engine, exc, select, text
+from sqlalchemy import URL, Engine, event, exc, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from api.config import settings
-from api.db.engine import make_engine, read_threads
+from api.db.engine import make_async_read_engine, make_engine, read_threads
 from api.fastpath.prepared import Prepared
 from api.fastpath.read_connection import LoopReadConnections, ReadConnection
 from models.side_effect import SideEffect
@@ -225,6 +226,49 @@ def test_loop_reads_overlap_at_most_read_threads_at_once(
     took, backends = on_a_loop(loop_reads, work)
     assert 2 * slow <= took < 3 * slow  # two at a time, each awaiting
     assert len(set(backends)) == 2
+
+
+def test_a_read_slot_keeps_its_connection_unless_its_read_was_cancelled(
+    loop_reads: LoopReadConnections,
+    read_slots: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_slots(1)
+    checkouts: list[int] = []
+
+    def counted(url: URL) -> AsyncEngine:
+        made = make_async_read_engine(url)
+        event.listen(made.sync_engine, "checkout", lambda *_: checkouts.append(1))
+        return made
+
+    monkeypatch.setattr("api.fastpath.read_connection.make_async_read_engine", counted)
+
+    def not_found(db: ReadConnection) -> None:
+        backend(db)
+        raise LookupError("the answer's error, not the connection's")
+
+    def sleeping(db: ReadConnection) -> None:
+        db.execute("SELECT pg_sleep(5)")
+
+    async def work() -> tuple[list[int], int, float]:
+        read = [await loop_reads.read(backend)]
+        with pytest.raises(LookupError):
+            await loop_reads.read(not_found)
+        read.append(await loop_reads.read(backend))
+        kept = len(checkouts)
+        cancelled = asyncio.ensure_future(loop_reads.read(sleeping))
+        await asyncio.sleep(0.3)  # its statement sent and running
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        started = time.perf_counter()
+        read.append(await loop_reads.read(backend))
+        return read, kept, time.perf_counter() - started
+
+    (first, kept, after), checked_out, took = on_a_loop(loop_reads, work)
+    assert checked_out == 1 and first == kept  # one checkout for the slot's reads, failed or not
+    assert len(checkouts) == 2 and after != first  # the cancelled read's connection not kept
+    assert took < 2
 
 
 @pytest.mark.parametrize("failure", ["refused", "terminated"])
