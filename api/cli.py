@@ -50,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,  # keep the JSON lines of configure_logging
+        server_header=False,  # which server software answers is nobody's business
     )
     return 0
 

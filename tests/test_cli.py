@@ -25,8 +25,9 @@ def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
 
 def test_serve_migrates_and_seeds_an_empty_database(empty_database_url: str) -> None:
     with skinkb_server(empty_database_url, env={"SKINKB_REQUEST_LOG": "true"}) as server:
-        body = httpx.get(f"{server.base}/v1/procedures/at-home-derma-roller/side-effects").json()
-        assert any(r["slug"] == "redness" for r in body["items"])
+        answer = httpx.get(f"{server.base}/v1/procedures/at-home-derma-roller/side-effects")
+        assert any(r["slug"] == "redness" for r in answer.json()["items"])
+        assert "server" not in answer.headers and answer.headers["date"]  # no software named
         lines = server.log.read_text().splitlines()
         # JSON log lines on stdout (written by the log's thread within 100 ms)
         assert any(line.startswith("{") and json.loads(line)["level"] == "info" for line in lines)
