@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, SQLModel, col
 
 from api.fastpath.prepared import Prepared
@@ -175,15 +175,13 @@ def drop_citations(session: Session, subject_type: str, subject_ids: list[int]) 
         )
 
 
-def _cited_columns() -> tuple[Any, ...]:
-    return (col(Citation.subject_id), col(Source.slug), col(Citation.excerpt), col(Citation.about))
-
-
 @cache
 def _citations_statement() -> Prepared:
     """Built once: citations of subjects (bound `subject_type`, `ids`) with their source slugs."""
     return Prepared(
-        select(*_cited_columns())
+        select(
+            col(Citation.subject_id), col(Source.slug), col(Citation.excerpt), col(Citation.about)
+        )
         .join(Source, col(Source.id) == Citation.source_id)
         .where(
             col(Citation.subject_type) == bindparam("subject_type"),
@@ -193,70 +191,20 @@ def _citations_statement() -> Prepared:
     )
 
 
-@cache
-def _citations_of_statement(subject_types: tuple[str, ...]) -> Prepared:
-    """Built once per set of subject types: citations of subjects of each (bound `ids0`,
-    `ids1`, ... in that order), with their type and source slugs."""
-    return Prepared(
-        select(col(Citation.subject_type), *_cited_columns())
-        .join(Source, col(Source.id) == Citation.source_id)
-        .where(
-            or_(
-                *(
-                    and_(
-                        col(Citation.subject_type) == subject_type,
-                        col(Citation.subject_id).in_(bindparam(f"ids{i}", expanding=True)),
-                    )
-                    for i, subject_type in enumerate(subject_types)
-                )
-            )
-        )
-        .order_by(col(Citation.subject_id), col(Citation.position), col(Citation.id))
-    )
-
-
-def _add_cited(
-    out: dict[int, list[dict[str, Any]]], rows: Iterable[Any], public: bool = False
-) -> None:
-    """Rows of (subject id, source slug, excerpt, about) as each subject's citations: as the
-    documents store them (no `about` when there is none), or as the public models show them."""
-    for subject_id, source, excerpt, about in rows:
-        item: dict[str, Any] = {"source": source, "excerpt": excerpt}
-        if about is not None or public:
-            item["about"] = about
-        out[subject_id].append(item)
-
-
 def read_citations(
     session: Reads, subject_type: str, subject_ids: list[int]
 ) -> dict[int, list[dict[str, Any]]]:
-    """Citations of many subjects in one statement, in their stored order."""
+    """Citations of many subjects in one statement, in their stored order, as the documents
+    store them (no `about` when there is none)."""
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in subject_ids}
     if not subject_ids:
         return out
-    _add_cited(
-        out,
-        _citations_statement().rows(session, {"subject_type": subject_type, "ids": subject_ids}),
-    )
-    return out
-
-
-def read_citations_of(
-    session: Reads, subjects: dict[str, list[int]], public: bool = False
-) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """`read_citations` of subjects of several types (a procedure, its steps and needle
-    lengths) in one statement: by type, then subject; with `public`, as `CitationPublic`."""
-    out: dict[str, dict[int, list[dict[str, Any]]]] = {
-        kind: {i: [] for i in ids} for kind, ids in subjects.items()
-    }
-    kinds = tuple(kind for kind, ids in subjects.items() if ids)
-    if not kinds:
-        return out
-    rows = _citations_of_statement(kinds).rows(
-        session, {f"ids{i}": subjects[kind] for i, kind in enumerate(kinds)}
-    )
-    for kind in kinds:
-        _add_cited(out[kind], (row[1:] for row in rows if row[0] == kind), public)
+    rows = _citations_statement().rows(session, {"subject_type": subject_type, "ids": subject_ids})
+    for subject_id, source, excerpt, about in rows:
+        item: dict[str, Any] = {"source": source, "excerpt": excerpt}
+        if about is not None:
+            item["about"] = about
+        out[subject_id].append(item)
     return out
 
 

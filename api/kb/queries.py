@@ -35,7 +35,7 @@ from api.fastpath.counts import count_total
 from api.fastpath.memo import RevisionMemo
 from api.fastpath.prepared import Prepared
 from api.fastpath.read_connection import Reads, database_of
-from api.kb.documents import KINDS, LinkKind, read_citations, read_citations_of
+from api.kb.documents import KINDS, LinkKind, read_citations
 from models import (
     Citation,
     Expert,
@@ -274,10 +274,10 @@ def listed_terms(
     items = []
     for row in rows:
         item = dict(zip(shown, row, strict=False))
-        procedure_id, citations = row[-2], row[-1] or "[]"
+        procedure_id = row[-2]
         item["procedure"] = slug_of[procedure_id]
         item["inherited_from"] = None if procedure_id == ids[0] else slug_of[procedure_id]
-        item["citations"] = orjson.Fragment(citations) if rendered else orjson.loads(citations)
+        item["citations"] = cited_list(row[-1], rendered)
         items.append(item)
     return items
 
@@ -565,8 +565,8 @@ def procedure_summary_select() -> Select[*tuple[Any, ...]]:
 
 
 class _DetailStatements(NamedTuple):
-    procedure: Prepared  # by slug
-    children: Prepared  # by the procedure's id: variants, needle lengths and steps
+    procedure: Prepared  # by slug, with its citations
+    children: Prepared  # by the procedure's id: variants, needle lengths and steps, cited
 
 
 # What `_DetailStatements.children` gives in its `part` column, in this order.
@@ -581,6 +581,7 @@ def _part(
     text: Any = None,
     min_mm: Any = None,
     max_mm: Any = None,
+    citations: Any = None,
 ) -> tuple[ColumnElement[Any], ...]:
     """The columns of one part of the children's union, typed NULL where it has none."""
 
@@ -595,14 +596,31 @@ def _part(
         typed(text, Text, "text"),
         typed(min_mm, Float, "min_mm"),
         typed(max_mm, Float, "max_mm"),
+        typed(citations, Text, "citations"),
     )
+
+
+def _cited_by(subject_type: str, subject_id: Any) -> ColumnElement[bool]:
+    """Join condition: the subject's row of `citation_list` (none when it cites nothing)."""
+    return (citation_list.c.subject_type == subject_type) & (
+        citation_list.c.subject_id == subject_id
+    )
+
+
+def cited_list(citations: str | None, rendered: bool) -> Any:
+    """A subject's `citation_list` array: its stored JSON as an `orjson.Fragment` for a route
+    that renders it with orjson as it is (`rendered`), else as a list of dicts."""
+    citations = citations or "[]"
+    return orjson.Fragment(citations) if rendered else orjson.loads(citations)
 
 
 @cache
 def _detail_statements() -> _DetailStatements:
-    """Built once: what `procedure_detail` reads besides lineage and citations. The children
-    come in one statement: variants by slug, needle lengths by id, steps by position."""
+    """Built once: what `procedure_detail` reads besides lineage. The children come in one
+    statement: variants by slug, needle lengths by id, steps by position; each cited subject
+    with its citations as `citation_list` keeps them (migration 0006)."""
     of_procedure: BindParameter[int] = bindparam("id")
+    lists = citation_list.c.citations
     children = union_all(
         select(*_part(VARIANT, word=col(Procedure.slug))).where(
             col(Procedure.parent_id) == of_procedure, published(Procedure)
@@ -613,53 +631,68 @@ def _detail_statements() -> _DetailStatements:
                 col(NeedleLength.id),
                 min_mm=col(NeedleLength.min_mm),
                 max_mm=col(NeedleLength.max_mm),
+                citations=lists,
             )
-        ).where(col(NeedleLength.procedure_id) == of_procedure, published(NeedleLength)),
+        )
+        .outerjoin(citation_list, _cited_by("needle_length", NeedleLength.id))
+        .where(col(NeedleLength.procedure_id) == of_procedure, published(NeedleLength)),
         select(
-            *_part(STEP, col(Step.id), col(Step.kind), col(Step.position), col(Step.text))
-        ).where(col(Step.procedure_id) == of_procedure, published(Step)),
+            *_part(
+                STEP,
+                col(Step.id),
+                col(Step.kind),
+                col(Step.position),
+                col(Step.text),
+                citations=lists,
+            )
+        )
+        .outerjoin(citation_list, _cited_by("step", Step.id))
+        .where(col(Step.procedure_id) == of_procedure, published(Step)),
     )
     c = children.selected_columns
     return _DetailStatements(
         procedure=Prepared(
-            procedure_summary_select().where(col(Procedure.slug) == bindparam("slug"))
+            procedure_summary_select()
+            .add_columns(lists)
+            .outerjoin(citation_list, _cited_by("procedure", Procedure.id))
+            .where(col(Procedure.slug) == bindparam("slug"))
         ),
         children=Prepared(children.order_by(c.part, c.position, c.word, c.id)),
     )
 
 
-def procedure_detail(session: Reads, slug: str, revision: int | None = None) -> dict[str, Any]:
+def procedure_detail(
+    session: Reads, slug: str, revision: int | None = None, rendered: bool = False
+) -> dict[str, Any]:
     """A procedure with lineage (remembered at `revision`), variants, needle lengths, steps and
-    citations (of all in one statement), in the shape and order of `ProcedurePublic`."""
+    citations, in the shape and order of `ProcedurePublic`: the procedure in one statement and
+    its children in another, each with its citations. Citations as `cited_list` gives them."""
     statements = _detail_statements()
     found = statements.procedure.mappings(session, {"slug": slug})
     if not found:
         raise NotFound(f"No procedure with slug {slug!r}.")
     out = found[0]
     procedure_id = out.pop("id")
+    citations = out.pop("citations")
     out["lineage"] = [s for _, s in lineage(session, slug, revision)[1:]]
     children = statements.children.rows(session, {"id": procedure_id})
-    lengths = [row for row in children if row[0] == NEEDLE_LENGTH]
-    steps = [row for row in children if row[0] == STEP]
-    cited = read_citations_of(
-        session,
-        {
-            "needle_length": [row[1] for row in lengths],
-            "step": [row[1] for row in steps],
-            "procedure": [procedure_id],
-        },
-        public=True,
-    )
-    length_cites, step_cites = cited["needle_length"], cited["step"]
     out["variants"] = [row[2] for row in children if row[0] == VARIANT]
     out["needle_lengths"] = [
-        {"min_mm": row[5], "max_mm": row[6], "citations": length_cites[row[1]]} for row in lengths
+        {"min_mm": row[5], "max_mm": row[6], "citations": cited_list(row[7], rendered)}
+        for row in children
+        if row[0] == NEEDLE_LENGTH
     ]
     out["steps"] = [
-        {"kind": row[2], "position": row[3], "text": row[4], "citations": step_cites[row[1]]}
-        for row in steps
+        {
+            "kind": row[2],
+            "position": row[3],
+            "text": row[4],
+            "citations": cited_list(row[7], rendered),
+        }
+        for row in children
+        if row[0] == STEP
     ]
-    out["citations"] = cited["procedure"][procedure_id]
+    out["citations"] = cited_list(citations, rendered)
     return out
 
 

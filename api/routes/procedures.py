@@ -75,8 +75,9 @@ def list_procedures(
 )
 def get_procedure(request: Request, session: SessionDep, slug: str, include: Include = None) -> Any:
     """A procedure with its needle lengths, protocol steps, instructions and citations."""
+    as_read = not include and not jsonld.wanted(request)  # sent as it is read: `Prevalidated`
     detail = queries.procedure_detail(
-        session, slug, revision=getattr(request.state, "kb_revision", None)
+        session, slug, getattr(request.state, "kb_revision", None), rendered=as_read
     )
     if jsonld.wanted(request):
         return jsonld.procedure(
@@ -85,7 +86,7 @@ def get_procedure(request: Request, session: SessionDep, slug: str, include: Inc
             queries.listed_terms(session, "side_effect", slug, True),
             queries.listed_terms(session, "contraindication", slug, True),
         )
-    if not include:
+    if as_read:
         return Prevalidated(detail)  # in ProcedurePublic's shape already: no second pass
     return with_included(session, "procedure", ProcedurePublic, detail, include)
 

@@ -1,10 +1,13 @@
 """/v1/procedures and the relation queries hanging off a procedure."""
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
+from api.kb.documents import read_citations
 from api.routes.procedures import Detail
 from models import NeedleLength, Procedure, Step
 
@@ -99,11 +102,18 @@ class TestGetProcedure:
         )
         assert {c["about"] for c in roller["citations"]} >= {"setting", "frequency"}
 
-    def test_children_are_the_published_ones_in_their_order(
+    def test_children_are_the_published_ones_in_their_order_with_their_citations(
         self, client: TestClient, session: Session
     ) -> None:
         """Variants by slug, needle lengths by id, steps by position (read in one union),
-        against the ORM's own reading of the tables; one step and one variant unpublished."""
+        against the ORM's own reading of the tables; one step and one variant unpublished.
+        Each cited subject's citations (read from `citation_list`) as the citation table has
+        them, in their stored order."""
+
+        def cited(subject_type: str, ids: list[int]) -> list[list[dict[str, str | None]]]:
+            stored = read_citations(session, subject_type, ids)
+            return [[{"about": None} | c for c in stored[i]] for i in ids]
+
         general = session.exec(select(Procedure).where(Procedure.slug == GENERAL)).one()
         session.exec(update(Procedure).where(col(Procedure.slug) == ROLLER).values(status="draft"))
         first_step = session.exec(
@@ -114,6 +124,7 @@ class TestGetProcedure:
         session.add(first_step)
         session.flush()
 
+        cited_subjects: list[dict[str, Any]] = []
         for procedure in session.exec(select(Procedure).where(Procedure.status == "published")):
             body = client.get(f"/v1/procedures/{procedure.slug}", params={"cb": "1"}).json()
             children = session.exec(
@@ -140,6 +151,13 @@ class TestGetProcedure:
             assert [(s["kind"], s["position"], s["text"]) for s in body["steps"]] == [
                 (s.kind, s.position, s.text) for s in steps
             ]
+            assert [body["citations"]] == cited("procedure", [procedure.id])
+            assert [n["citations"] for n in body["needle_lengths"]] == cited(
+                "needle_length", [n.id for n in lengths]
+            )
+            assert [s["citations"] for s in body["steps"]] == cited("step", [s.id for s in steps])
+            cited_subjects += [body, *body["needle_lengths"], *body["steps"]]
+        assert sum(bool(subject["citations"]) for subject in cited_subjects) > 20
         assert ROLLER not in client.get(f"/v1/procedures/{GENERAL}").json()["variants"]
         assert first_step.text not in [
             s["text"] for s in client.get(f"/v1/procedures/{GENERAL}").json()["steps"]
@@ -157,7 +175,7 @@ class TestGetProcedure:
         assert list(shaped.json()) == ["slug", "citations"]
         assert all("about" in c for c in shaped.json()["citations"])
 
-    def test_reads_children_and_citations_in_a_statement_each_and_the_lineage_once_a_revision(
+    def test_reads_the_procedure_and_its_children_with_citations_and_the_lineage_once(
         self, client: TestClient, count_statements: list[str]
     ) -> None:
         def queries() -> list[str]:
@@ -165,12 +183,12 @@ class TestGetProcedure:
 
         assert client.get(f"/v1/procedures/{PEN}").json()["steps"][0]["citations"]
         first = queries()
-        assert sum("FROM citation" in s for s in first) == 1
-        assert sum("FROM procedure_step" in s for s in first) == 1
+        assert not any("FROM citation " in s or "JOIN citation " in s for s in first)
+        assert sum("citation_list" in s for s in first) == 2
         count_statements.clear()
         assert client.get(f"/v1/procedures/{PEN}", params={"cb": "1"}).status_code == 200
-        # the procedure, its children, their citations: the lineage remembered
-        assert len(queries()) == len(first) - 1 == 3
+        # the procedure, its children, each with its citations: the lineage remembered
+        assert len(queries()) == len(first) - 1 == 2
 
     def test_unknown_slug_is_404_problem(self, client: TestClient) -> None:
         r = client.get("/v1/procedures/no-such-thing")
