@@ -1,5 +1,6 @@
 """/v1/procedures and the relation queries hanging off a procedure."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -110,7 +111,10 @@ class TestGetProcedure:
         Each cited subject's citations (read from `citation_list`) as the citation table has
         them, in their stored order."""
 
-        def cited(subject_type: str, ids: list[int]) -> list[list[dict[str, str | None]]]:
+        def cited(
+            subject_type: str, subjects: Sequence[Procedure | NeedleLength | Step]
+        ) -> list[list[dict[str, str | None]]]:
+            ids = [subject.id for subject in subjects if subject.id is not None]
             stored = read_citations(session, subject_type, ids)
             return [[{"about": None} | c for c in stored[i]] for i in ids]
 
@@ -151,11 +155,11 @@ class TestGetProcedure:
             assert [(s["kind"], s["position"], s["text"]) for s in body["steps"]] == [
                 (s.kind, s.position, s.text) for s in steps
             ]
-            assert [body["citations"]] == cited("procedure", [procedure.id])
+            assert [body["citations"]] == cited("procedure", [procedure])
             assert [n["citations"] for n in body["needle_lengths"]] == cited(
-                "needle_length", [n.id for n in lengths]
+                "needle_length", lengths
             )
-            assert [s["citations"] for s in body["steps"]] == cited("step", [s.id for s in steps])
+            assert [s["citations"] for s in body["steps"]] == cited("step", steps)
             cited_subjects += [body, *body["needle_lengths"], *body["steps"]]
         assert sum(bool(subject["citations"]) for subject in cited_subjects) > 20
         assert ROLLER not in client.get(f"/v1/procedures/{GENERAL}").json()["variants"]
