@@ -13,7 +13,6 @@ from api.deps import conditional_get, get_session, known_key
 from api.fastpath import direct, response_cache
 from api.fastpath.read_connection import loop_read_connections, read_connection
 from api.http.caching import (
-    NoStoreForAdmin,
     install_cors,
     install_http_caching,
     is_public_read,
@@ -128,9 +127,8 @@ app.add_middleware(
 )
 # HEAD goes in as GET: every layer inside it (rate limit, caches, compression) treats it as one.
 app.add_middleware(HeadAsGet)
-app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
-# Outside every middleware that may answer (413, 422, 429, 400), so admin answers all get it.
-app.add_middleware(NoStoreForAdmin)
+if "*" not in settings.trusted_hosts:
+    app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
 app.add_middleware(RequestContextMiddleware)
 
 # Each router straight under the app, the public ones first and admin last: FastAPI walks the

@@ -1,5 +1,5 @@
-"""HTTP caching of public reads: strong ETags, Cache-Control, 304s and open CORS; `no-store`
-on every admin answer.
+"""HTTP caching of public reads: strong ETags, Cache-Control, 304s and open CORS (admin answers
+get `no-store` from the request context, outside every layer that may answer).
 
 The ETag is a hash of the response body, so it changes when, and only when, what the response
 shows changes, and every server process computes the same one. What a process remembers of the
@@ -53,12 +53,14 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
 def is_public_read(scope: Scope) -> bool:
     path = scope["path"]
     return scope["method"] == "GET" and (
-        path in PUBLIC_PATHS
-        or path.startswith(PUBLIC_PREFIX)
-        and not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
+        path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX) and not is_admin_path(path)
     )
 
 
@@ -165,26 +167,6 @@ class HttpCacheMiddleware:
         await send_answer(scope, send, answer)
 
 
-class NoStoreForAdmin:
-    """Admin answers (errors too) are never cached: `Cache-Control: no-store` under /v1/admin."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(ADMIN_PREFIX):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_no_store(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
-                message["headers"] = [*headers, (b"cache-control", b"no-store")]
-            await send(message)
-
-        await self.app(scope, receive, send_no_store)
-
-
 def is_preflight(scope: Scope) -> bool:
     return (
         scope["method"] == "OPTIONS"
@@ -228,7 +210,7 @@ class SplitCors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if self.admin is not None and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+        if self.admin is not None and is_admin_path(path):
             await self.admin(scope, receive, send)
         elif scope["type"] != "http" or is_preflight(scope):
             await self.public_preflight(scope, receive, send)

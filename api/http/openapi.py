@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api.http.caching import ADMIN_PREFIX, PUBLIC_PREFIX
+from api.http.caching import PUBLIC_PREFIX, is_admin_path
 from api.http.jsonld import JSONLD_SCHEMA, JSONLD_SCHEMA_NAME
 from api.http.problems import PROBLEM_JSON, PROBLEM_REF, Problem
 
@@ -119,7 +119,7 @@ def _complete_operation(
             response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
         if status in ("429", "503"):
             response["headers"] = _header_refs("Retry-After")
-    admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    admin = is_admin_path(path)
     for response in declared.values() if admin else ():
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
         entry = ("ETag",) if schema.get("$ref", "").endswith("/AdminEntry") else ()

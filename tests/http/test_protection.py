@@ -5,16 +5,19 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from api.http.log import JsonFormatter
 from api.http.protection import BodySizeLimitMiddleware, RefuseNulMiddleware, TrustedHostMiddleware
 from api.http.rate_limit import RateLimitMiddleware
-from api.http.request_context import RequestIds
+from api.http.request_context import RequestIds, milliseconds
 from api.main import app
 from models.audit import AuditEvent
 
@@ -83,6 +86,12 @@ class TestRequestContext:
         line = json.loads(JsonFormatter().format(record))
         assert line["status"] == 200 and line["path"] == "/v1/sources" and line["duration_ms"] >= 0
         assert "authorization" not in json.dumps(line).lower()
+
+    @given(st.integers(min_value=0, max_value=10**13))
+    def test_a_duration_is_in_milliseconds_rounded_half_up(self, nanoseconds: int) -> None:
+        exact = Decimal(nanoseconds) / 1_000_000
+        assert milliseconds(nanoseconds) == float(exact.quantize(Decimal("0.01"), ROUND_HALF_UP))
+        assert milliseconds(1_234_565_000) == 1234.57 and milliseconds(4_999) == 0.0
 
     def test_the_log_line_names_the_key(
         self, client: TestClient, session: Session, caplog: pytest.LogCaptureFixture
